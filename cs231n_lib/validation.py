@@ -1,0 +1,105 @@
+"""Checks on the arrays and numbers a user passes to the library.
+
+Every public function validates at its boundary with these helpers, so a
+mistake is reported as a ``TypeError`` or ``ValueError`` that names the
+offending value and, where it can, the fix.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def require_positive_int(name, value):
+    """Return ``value`` as an int if it is a whole number >= 1, else raise."""
+    return _require_int(name, value, minimum=1)
+
+
+def require_non_negative_int(name, value):
+    """Return ``value`` as an int if it is a whole number >= 0, else raise."""
+    return _require_int(name, value, minimum=0)
+
+
+def _require_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a whole number, got {value!r} of type "
+            f"{type(value).__name__}"
+        )
+    if value < minimum:
+        kind = "positive" if minimum == 1 else "zero or positive"
+        raise ValueError(f"{name} must be {kind}, got {value}")
+    return int(value)
+
+
+def require_float_array(name, a, ndim=None):
+    """Check that ``a`` is a floating-point numpy array (of ``ndim`` dimensions).
+
+    Integer arrays are refused rather than converted: the layers keep the
+    caller's dtype, and silently turning an int image into float64 would
+    hide that choice from the student.
+    """
+    if not isinstance(a, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy array, got {type(a).__name__}; "
+            f"wrap it with np.asarray({name}, dtype=np.float64)"
+        )
+    if not np.issubdtype(a.dtype, np.floating):
+        raise TypeError(
+            f"{name} must hold floats, got dtype {a.dtype}; "
+            f"convert it with {name}.astype(np.float64)"
+        )
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(
+            f"{name} must have {ndim} dimensions, got {a.ndim} "
+            f"(shape {a.shape})"
+        )
+    return a
+
+
+def require_shape(name, a, expected):
+    """Check that array ``a`` has exactly the shape ``expected``."""
+    if a.shape != tuple(expected):
+        raise ValueError(
+            f"{name} has shape {a.shape}, expected {tuple(expected)}"
+        )
+    return a
+
+
+def require_labels(y, num_samples, num_classes):
+    """Check class labels y: (N,) integers in [0, num_classes)."""
+    if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
+        got = y.dtype if isinstance(y, np.ndarray) else type(y).__name__
+        raise TypeError(
+            f"y must be a numpy array of integer class labels, got {got}; "
+            "convert it with np.asarray(y, dtype=np.int64)"
+        )
+    if y.shape != (num_samples,):
+        raise ValueError(
+            f"y has shape {y.shape}, expected ({num_samples},): "
+            "one label per row of scores"
+        )
+    bad = (y < 0) | (y >= num_classes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"label y[{i}] = {int(y[i])} is outside 0..{num_classes - 1} "
+            f"for {num_classes} classes"
+        )
+    return y
+
+
+def require_keys(name, mapping, keys, example):
+    """Check that the dict ``mapping`` has every key in ``keys``."""
+    if not isinstance(mapping, dict):
+        raise TypeError(
+            f"{name} must be a dict such as {example}, "
+            f"got {type(mapping).__name__}"
+        )
+    missing = [k for k in keys if k not in mapping]
+    if missing:
+        raise ValueError(
+            f"{name} is missing {', '.join(repr(k) for k in missing)}; "
+            f"pass a dict such as {example}"
+        )
+    return mapping
