@@ -40,9 +40,10 @@ def conv_output_size(n, f, stride=1, pad=0, *, axis=None):
     if span >= 0 and span % stride == 0:
         return span // stride + 1
     formula = f"({n} - {f} + 2*{pad}) / {stride} + 1"
-    fixes = _nearest_fitting_pads(n, f, stride, pad) + _nearest_fitting_strides(
-        span, stride
-    )
+    fixes = [f"{fix} (with stride {stride})" for fix in _nearest_fitting_pads(n, f, stride, pad)]
+    strides = _nearest_fitting_strides(span, stride)
+    if strides:
+        fixes.append(f"{' or '.join(strides)} (with pad {pad})")
     if span < 0:
         problem = (
             f"filter {f} is larger than the input {n} padded by {pad} on each "
@@ -77,7 +78,7 @@ def pool_output_size(n, f, stride=None, *, axis=None):
     formula = f"({n} - {f}) / {stride} + 1"
     # A 1x1 "pool" does nothing, so only windows of 2 or more are suggested.
     windows = [g for g in range(2, n + 1) if (n - g) % stride == 0 and g != f]
-    fixes = _nearest_fitting_strides(span, stride)
+    fixes = [" or ".join(_nearest_fitting_strides(span, stride))] if span > 0 else []
     if windows:
         best = min(windows, key=lambda g: (abs(g - f), g))
         fixes.append(f"pool size {best}")
@@ -274,7 +275,7 @@ class Conv:
     """
 
     num_filters: int
-    size: object
+    size: int | tuple[int, int]
     stride: int = 1
     pad: int = 0
     name: str = "CONV"
@@ -302,8 +303,8 @@ class Pool:
     ``stride`` defaults to the window size, so windows tile the input.
     """
 
-    size: object
-    stride: int = None
+    size: int | tuple[int, int]
+    stride: int | None = None
     name: str = "POOL"
 
     def describe(self, input_shape):
@@ -332,8 +333,23 @@ class FC:
         return LayerSummary(self.name, shape, (M, 1, 1), params=D * M + M, macs=D * M)
 
 
+@dataclass(frozen=True)
+class ReLU:
+    """An elementwise nonlinearity: same volume out, no parameters.
+
+    Listing it makes a table match the lecture's CONV-RELU drawings; leave it
+    out to count memory as frameworks that apply ReLU in place do.
+    """
+
+    name: str = "RELU"
+
+    def describe(self, input_shape):
+        shape = _volume(input_shape)
+        return LayerSummary(self.name, shape, shape, params=0, macs=0)
+
+
 def summarize_stack(input_shape, layers):
-    """Describe a stack of Conv / Pool / FC layers applied to one (C, H, W) image.
+    """Describe a stack of Conv / Pool / FC / ReLU layers applied to one (C, H, W) image.
 
     Returns a list of LayerSummary: first an 'INPUT' row (whose activations
     are the image itself), then one row per layer.
@@ -343,7 +359,7 @@ def summarize_stack(input_shape, layers):
     for layer in layers:
         if not hasattr(layer, "describe"):
             raise TypeError(
-                f"layers must be Conv, Pool or FC descriptors, got {layer!r}"
+                f"layers must be Conv, Pool, FC or ReLU descriptors, got {layer!r}"
             )
         rows.append(layer.describe(rows[-1].output_shape))
     return rows
@@ -376,9 +392,16 @@ def format_stack_table(rows, bytes_per_value=4):
     lines.append(
         f"{'total':<10}{'':>14}{total_act:>14,}{total_params:>14,}{total_macs:>16,}"
     )
-    mib = total_act * bytes_per_value / 2**20
     lines.append(
-        f"forward activation memory: {mib:.1f} MiB per image at "
-        f"{bytes_per_value} bytes per value"
+        f"forward activation memory: {format_bytes(total_act * bytes_per_value)} "
+        f"per image at {bytes_per_value} bytes per value"
     )
     return "\n".join(lines)
+
+
+def format_bytes(n):
+    """A byte count with three significant figures: '812 B', '52.8 KiB', '58.1 MiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1024
