@@ -1,0 +1,73 @@
+# cs231n-course: one virtual environment in .venv, made on first use.
+#
+#   make lab                        start JupyterLab on notebooks/
+#   make lab LAB_ARGS="--no-browser --port 8899"
+#   make test                       library tests + notebook checks (nbval)
+#   make clean / make distclean     remove caches and build outputs / also .venv
+#
+# PYTHON picks the interpreter the venv is made from (only used while .venv
+# does not exist yet), e.g. `make test PYTHON=python3.12`.
+
+PYTHON ?= python3
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+SHELL := /bin/sh
+VENV := .venv
+VPY := $(VENV)/bin/python
+# Stamps live inside .venv, so removing .venv also forgets what was installed.
+VENV_STAMP := $(VENV)/.stamp-created
+LAB_STAMP := $(VENV)/.stamp-install-lab
+TEST_STAMP := $(VENV)/.stamp-install-test
+
+.PHONY: lab test clean distclean
+.DELETE_ON_ERROR:
+
+lab: $(LAB_STAMP)
+	@root_flag=; if [ "$$(id -u)" = 0 ]; then root_flag=--allow-root; fi; \
+	echo "Starting JupyterLab on notebooks/ (Ctrl-C to stop)"; \
+	exec $(VPY) -m jupyter lab --ServerApp.root_dir="$(CURDIR)/notebooks" $$root_flag $(LAB_ARGS)
+
+test: $(TEST_STAMP)
+	$(VPY) -m pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+$(LAB_STAMP): pyproject.toml $(VENV_STAMP)
+	$(VPY) -m pip install -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml $(VENV_STAMP)
+	$(VPY) -m pip install -e '.[test]'
+	@touch $@
+
+# Check the interpreter before making the venv, so a missing or old Python,
+# or Debian's Python without python3-venv, fails with advice, not a traceback.
+$(VENV_STAMP):
+	@ver=$$("$(PYTHON)" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || ver=; \
+	if [ -z "$$ver" ]; then \
+		echo "error: cannot run '$(PYTHON)'; Python 3.10 or newer is needed."; \
+		echo "  Install one (Debian/Ubuntu: apt-get install python3 python3-venv)"; \
+		echo "  or name one that works: make $(or $(MAKECMDGOALS),lab) PYTHON=python3.11"; \
+		exit 1; \
+	fi; \
+	if ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then \
+		echo "error: '$(PYTHON)' is Python $$ver; Python 3.10 or newer is needed."; \
+		echo "  Install a newer one and pass it: make $(or $(MAKECMDGOALS),lab) PYTHON=python3.11"; \
+		exit 1; \
+	fi; \
+	if ! "$(PYTHON)" -c 'import ensurepip, venv' 2>/dev/null; then \
+		echo "error: the venv module is missing: '$(PYTHON)' (Python $$ver) cannot create virtual environments."; \
+		echo "  Debian/Ubuntu: apt-get install python3-venv (or python$$ver-venv),"; \
+		echo "  or pass another interpreter: make $(or $(MAKECMDGOALS),lab) PYTHON=python3.11"; \
+		exit 1; \
+	fi; \
+	echo "Creating $(VENV) with $(PYTHON) (Python $$ver)"
+	"$(PYTHON)" -m venv $(VENV)
+	$(VPY) -m pip install --upgrade pip
+	@touch $@
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
