@@ -22,6 +22,8 @@ def rel_error(x, y):
     y = np.asarray(y, dtype=np.float64)
     if x.shape != y.shape:
         raise ValueError(f"cannot compare arrays of shapes {x.shape} and {y.shape}")
+    if x.size == 0:
+        return 0.0
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
@@ -94,7 +96,8 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, ver
     Returns a float64 array of num_checks relative errors.
     """
     require_float_array("x", x)
-    require_shape("analytic_grad", np.asarray(analytic_grad), x.shape)
+    analytic_grad = np.asarray(analytic_grad)
+    require_shape("analytic_grad", analytic_grad, x.shape)
     rng = np.random.default_rng(seed)
     errors = np.empty(num_checks)
     for k in range(num_checks):

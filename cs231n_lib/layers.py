@@ -18,9 +18,11 @@ import numpy as np
 
 from cs231n_lib.shapes import conv_geometry, pool_geometry
 from cs231n_lib.validation import (
+    require_dout,
     require_float_array,
     require_keys,
     require_labels,
+    require_non_negative_int,
     require_shape,
 )
 
@@ -63,7 +65,7 @@ def affine_backward(dout, cache):
     """
     x, w, b = cache
     N = x.shape[0]
-    require_shape("dout", dout, (N, w.shape[1]))
+    require_dout(dout, (N, w.shape[1]))
     x_flat = x.reshape(N, -1)
     dx = (dout @ w.T).reshape(x.shape)
     dw = x_flat.T @ dout
@@ -89,7 +91,7 @@ def relu_backward(dout, cache):
     [0, 1] is a valid subgradient there).
     """
     x = cache
-    require_shape("dout", dout, x.shape)
+    require_dout(dout, x.shape)
     return dout * (x > 0)
 
 
@@ -141,7 +143,7 @@ def conv_backward_naive(dout, cache):
     """
     x, w, b, conv_param = cache
     g = conv_geometry(x.shape, w.shape, conv_param, b.shape)
-    require_shape("dout", dout, g.out_shape)
+    require_dout(dout, g.out_shape)
     ### BEGIN SOLUTION
     S, P = g.stride, g.pad
     x_padded = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
@@ -203,7 +205,7 @@ def max_pool_backward_naive(dout, cache):
     """
     x, pool_param = cache
     g = pool_geometry(x.shape, pool_param)
-    require_shape("dout", dout, g.out_shape)
+    require_dout(dout, g.out_shape)
     ### BEGIN SOLUTION
     S = g.stride
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
@@ -233,7 +235,7 @@ def dropout_forward(x, dropout_param):
       With neither, a fresh generator is used. numpy's global generator is
       never touched.
     Returns (out, cache): out has x's shape and dtype; cache is
-    (dropout_param, mask), mask None in test mode.
+    (dropout_param, mask), the mask all ones in test mode.
 
     In train mode each unit is kept with probability 1 - p and the kept ones
     are divided by 1 - p, so the expected value of out equals x and test time
@@ -242,7 +244,8 @@ def dropout_forward(x, dropout_param):
     require_float_array("x", x)
     p, mode, rng = _parse_dropout_param(dropout_param)
     if mode == "test":
-        return x, (dropout_param, None)
+        # A read-only view of ones: the same backward code works in both modes.
+        return x.copy(), (dropout_param, np.broadcast_to(np.ones((), x.dtype), x.shape))
     ### BEGIN SOLUTION
     keep = rng.random(x.shape) >= p
     mask = (keep / (1 - p)).astype(x.dtype)
@@ -252,11 +255,9 @@ def dropout_forward(x, dropout_param):
 
 
 def dropout_backward(dout, cache):
-    """Backward pass of dropout_forward: dx = dout * mask in train mode, dout in test mode."""
+    """Backward pass of dropout_forward: dx = dout * mask (in test mode the mask is all ones)."""
     dropout_param, mask = cache
-    if mask is None:
-        return dout
-    require_shape("dout", dout, mask.shape)
+    require_dout(dout, mask.shape)
     ### BEGIN SOLUTION
     dx = dout * mask
     ### END SOLUTION
@@ -278,6 +279,8 @@ def _parse_dropout_param(dropout_param):
     if mode not in ("train", "test"):
         raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
     seed = dropout_param.get("seed")
+    if seed is not None:
+        seed = require_non_negative_int("dropout_param['seed']", seed)
     rng = dropout_param.get("rng")
     if seed is not None and rng is not None:
         raise ValueError("dropout_param has both 'seed' and 'rng'; give one of them")

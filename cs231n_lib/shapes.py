@@ -44,6 +44,9 @@ def conv_output_size(n, f, stride=1, pad=0, *, axis=None):
     strides = _nearest_fitting_strides(span, stride)
     if strides:
         fixes.append(f"{' or '.join(strides)} (with pad {pad})")
+    if not fixes:
+        # Stride 1 fits any input at least as large as the filter.
+        fixes.append(f"pad={max(pad, (f - n + 1) // 2)} with stride=1")
     if span < 0:
         problem = (
             f"filter {f} is larger than the input {n} padded by {pad} on each "
@@ -81,7 +84,7 @@ def pool_output_size(n, f, stride=None, *, axis=None):
     fixes = [" or ".join(_nearest_fitting_strides(span, stride))] if span > 0 else []
     if windows:
         best = min(windows, key=lambda g: (abs(g - f), g))
-        fixes.append(f"pool size {best}")
+        fixes.append(f"pool size {best} (with stride {stride})")
     if span < 0:
         problem = f"pool window {f} is larger than the input {n}"
     else:
@@ -400,8 +403,11 @@ def format_stack_table(rows, bytes_per_value=4):
 
 
 def format_bytes(n):
-    """A byte count with three significant figures: '812 B', '52.8 KiB', '58.1 MiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} B" if unit == "B" else f"{n:.3g} {unit}"
+    """A byte count in readable units: '812 B', '52.8 KiB', '132 KiB', '58.1 MiB'."""
+    if n < 1024:
+        return f"{int(n)} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
         n /= 1024
+        # Move up a unit before rounding would print 1000 or more of this one.
+        if n < 999.5 or unit == "TiB":
+            return f"{n:.3g} {unit}" if n < 100 else f"{n:.0f} {unit}"

@@ -66,6 +66,12 @@ def require_shape(name, a, expected):
     return a
 
 
+def require_dout(dout, expected_shape):
+    """Check an upstream gradient: a float array shaped like the layer's output."""
+    require_float_array("dout", dout)
+    return require_shape("dout", dout, expected_shape)
+
+
 def require_labels(y, num_samples, num_classes):
     """Check class labels y: (N,) integers in [0, num_classes)."""
     if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
