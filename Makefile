@@ -3,6 +3,7 @@
 #   make lab                        start JupyterLab on notebooks/
 #   make lab LAB_ARGS="--no-browser --port 8899"
 #   make test                       library tests + notebook checks (nbval)
+#   make bench                      speed benchmarks (benchmarks/), not part of make test
 #   make clean / make distclean     remove caches and build outputs / also .venv
 #
 # PYTHON picks the interpreter the venv is made from (only used while .venv
@@ -11,6 +12,7 @@
 PYTHON ?= python3
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 SHELL := /bin/sh
 VENV := .venv
@@ -20,7 +22,7 @@ VENV_STAMP := $(VENV)/.stamp-created
 LAB_STAMP := $(VENV)/.stamp-install-lab
 TEST_STAMP := $(VENV)/.stamp-install-test
 
-.PHONY: lab test clean distclean
+.PHONY: lab test bench clean distclean
 .DELETE_ON_ERROR:
 
 lab: $(LAB_STAMP)
@@ -30,6 +32,10 @@ lab: $(LAB_STAMP)
 
 test: $(TEST_STAMP)
 	$(VPY) -m pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+# PyTorch is compared against when it is installed in .venv (optional, never required).
+bench: $(TEST_STAMP)
+	$(VPY) -m benchmarks.layers $(BENCH_ARGS)
 
 $(LAB_STAMP): pyproject.toml $(VENV_STAMP)
 	$(VPY) -m pip install -e .

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # tomllib is stdlib from 3.11 on; the guard above covers 3.10.
 STDLIB = set(sys.stdlib_module_names) | {"tomllib"}
 # Imports that a test guards itself, on top of those found in importorskip("...") calls.
-OPTIONAL_IMPORTS: set[str] = set()
+# torch: the benchmarks compare with it when it is installed; it is never a dependency.
+OPTIONAL_IMPORTS: set[str] = {"torch"}
 LOWER_BOUND_OPERATORS = {">=", ">", "==", "~=", "==="}
 
 

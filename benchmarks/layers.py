@@ -1,0 +1,246 @@
+"""Speed of the fast conv and pool layers, beside the naive loops and PyTorch.
+
+Run from the repository root:
+
+    python -m benchmarks.layers [--threads 2] [--rounds 15] [--quick]
+
+Prints a table and writes benchmarks/results/layers.json. PyTorch is used
+only when it is installed (it is never a dependency of the course); its
+column is then timed in rounds alternating with ours, at the same number of
+threads, so drift in the machine's speed cancels out of the ratio.
+"""
+
+import argparse
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from benchmarks.timing import (
+    alternating_rounds,
+    gemm_gflops,
+    import_torch,
+    machine_info,
+    write_results,
+)
+from cs231n_lib.fast_layers import (
+    conv_backward_fast,
+    conv_forward_fast,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
+)
+from cs231n_lib.layers import (
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+)
+
+# name: (x shape, w shape, stride, pad)
+CONV_SHAPES = {
+    "A": ((50, 3, 32, 32), (32, 3, 7, 7), 1, 3),
+    "B": ((64, 32, 16, 16), (64, 32, 3, 3), 1, 1),
+    "C": ((128, 1, 8, 8), (16, 1, 3, 3), 1, 1),
+    "D": ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1),
+}
+# name: (x shape, pool size, stride)
+POOL_SHAPES = {"pool": ((50, 32, 32, 32), 2, 2)}
+NAIVE_IMAGES = 2  # the naive loops run on this many images, then are scaled to the batch
+
+
+def conv_case(x_shape, w_shape, stride, pad, dtype, rng):
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    conv_param = {"stride": stride, "pad": pad}
+    out, _ = conv_forward_fast(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    return x, w, b, conv_param, dout
+
+
+def forward_backward_timer(forward, backward):
+    """A function that runs forward() then backward(its result) and returns both durations."""
+
+    def timed():
+        start = time.perf_counter()
+        state = forward()
+        middle = time.perf_counter()
+        backward(state)
+        return middle - start, time.perf_counter() - middle
+
+    return timed
+
+
+def time_fwd_bwd(contenders, rounds):
+    """contenders: {name: (forward(), backward(state))} -> {name: {forward, backward, total}} median seconds."""
+    timers = {name: forward_backward_timer(*pair) for name, pair in contenders.items()}
+    result = {}
+    for name, splits in alternating_rounds(timers, rounds).items():
+        splits = np.array(splits)
+        result[name] = {
+            "forward": float(np.median(splits[:, 0])),
+            "backward": float(np.median(splits[:, 1])),
+            "total": float(np.median(splits.sum(axis=1))),
+        }
+    return result
+
+
+def conv_contenders(x, w, b, conv_param, dout, torch):
+    contenders = {
+        "fast": (
+            lambda: conv_forward_fast(x, w, b, conv_param)[1],
+            lambda cache: conv_backward_fast(dout, cache),
+        )
+    }
+    if torch is not None:
+        tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+        tdout = torch.from_numpy(dout)
+
+        def torch_forward():
+            for t in (tx, tw, tb):
+                t.grad = None
+            return torch.nn.functional.conv2d(tx, tw, tb, stride=conv_param["stride"], padding=conv_param["pad"])
+
+        contenders["torch"] = (torch_forward, lambda out: out.backward(tdout))
+    return contenders
+
+
+def pool_contenders(x, size, stride, dout, torch):
+    pool_param = {"pool_height": size, "pool_width": size, "stride": stride}
+    contenders = {
+        "fast": (
+            lambda: max_pool_forward_fast(x, pool_param)[1],
+            lambda cache: max_pool_backward_fast(dout, cache),
+        )
+    }
+    if torch is not None:
+        tx = torch.from_numpy(x).requires_grad_()
+        tdout = torch.from_numpy(dout)
+
+        def torch_forward():
+            tx.grad = None
+            return torch.nn.functional.max_pool2d(tx, size, stride)
+
+        contenders["torch"] = (torch_forward, lambda out: out.backward(tdout))
+    return contenders
+
+
+def naive_seconds(forward, backward, rounds=1):
+    """Seconds of one naive forward + backward on NAIVE_IMAGES images."""
+    return time_fwd_bwd({"naive": (forward, backward)}, rounds)["naive"]
+
+
+def bench_conv(name, dtype, rounds, torch, gemm_rate, rng):
+    x_shape, w_shape, stride, pad = CONV_SHAPES[name]
+    x, w, b, conv_param, dout = conv_case(x_shape, w_shape, stride, pad, dtype, rng)
+    N, F = x_shape[0], w_shape[0]
+    _, C, HH, WW = w_shape
+    H_out, W_out = dout.shape[2:]
+    flops_forward = 2 * N * F * C * HH * WW * H_out * W_out
+    times = time_fwd_bwd(conv_contenders(x, w, b, conv_param, dout, torch), rounds)
+    small = slice(0, NAIVE_IMAGES)
+    naive = naive_seconds(
+        lambda: conv_forward_naive(x[small], w, b, conv_param)[1],
+        lambda cache: conv_backward_naive(dout[small], cache),
+    )
+    row = describe(f"conv {name}", dtype, times, naive["total"] * N / NAIVE_IMAGES)
+    fast = times["fast"]
+    row["gflops_forward"] = flops_forward / fast["forward"] / 1e9
+    row["gflops_backward"] = 2 * flops_forward / fast["backward"] / 1e9
+    row["gemm_fraction"] = (3 * flops_forward / fast["total"] / 1e9) / gemm_rate
+    row["shape"] = f"x{x_shape} w{w_shape} stride {stride} pad {pad}"
+    return row
+
+
+def bench_pool(name, dtype, rounds, torch, rng):
+    x_shape, size, stride = POOL_SHAPES[name]
+    x = rng.standard_normal(x_shape).astype(dtype)
+    pool_param = {"pool_height": size, "pool_width": size, "stride": stride}
+    out, _ = max_pool_forward_fast(x, pool_param)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    times = time_fwd_bwd(pool_contenders(x, size, stride, dout, torch), rounds)
+    small = slice(0, NAIVE_IMAGES)
+    naive = naive_seconds(
+        lambda: max_pool_forward_naive(x[small], pool_param)[1],
+        lambda cache: max_pool_backward_naive(dout[small], cache),
+    )
+    row = describe(f"max pool {size}x{size}/{stride}", dtype, times, naive["total"] * x_shape[0] / NAIVE_IMAGES)
+    row["shape"] = f"x{x_shape} pool {size}x{size} stride {stride}"
+    return row
+
+
+def describe(label, dtype, times, naive_total):
+    fast = times["fast"]
+    row = {
+        "layer": label,
+        "dtype": np.dtype(dtype).name,
+        "forward_ms": fast["forward"] * 1e3,
+        "backward_ms": fast["backward"] * 1e3,
+        "speedup_over_naive": naive_total / fast["total"],
+    }
+    if "torch" in times:
+        torch_times = times["torch"]
+        row["torch_forward_ms"] = torch_times["forward"] * 1e3
+        row["torch_backward_ms"] = torch_times["backward"] * 1e3
+        row["ratio_to_torch"] = fast["total"] / torch_times["total"]
+    return row
+
+
+def format_table(rows):
+    header = (
+        f"{'layer':<18}{'dtype':<9}{'fwd ms':>8}{'bwd ms':>8}{'GF/s f':>8}{'GF/s b':>8}"
+        f"{'of GEMM':>9}{'x naive':>9}{'torch f':>9}{'torch b':>9}{'vs torch':>10}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        def num(key, fmt):
+            return format(r[key], fmt) if key in r else "-"
+
+        lines.append(
+            f"{r['layer']:<18}{r['dtype']:<9}{r['forward_ms']:>8.2f}{r['backward_ms']:>8.2f}"
+            f"{num('gflops_forward', '.1f'):>8}{num('gflops_backward', '.1f'):>8}"
+            f"{num('gemm_fraction', '.0%'):>9}{r['speedup_over_naive']:>8.0f}x"
+            f"{num('torch_forward_ms', '.2f'):>9}{num('torch_backward_ms', '.2f'):>9}"
+            f"{num('ratio_to_torch', '.2f'):>9}x"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2, help="threads for numpy's BLAS and torch (default 2)")
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per layer after 2 warm-ups (default 15)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke test, not a measurement")
+    args = parser.parse_args(argv)
+    rounds = 3 if args.quick else args.rounds
+    rng = np.random.default_rng(0)
+    torch = import_torch(args.threads)
+    rows = []
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        gemm = {np.dtype(dt).name: gemm_gflops(dt) for dt in (np.float32, np.float64)}
+        for dtype in (np.float32, np.float64):
+            for name in CONV_SHAPES:
+                rows.append(bench_conv(name, dtype, rounds, torch, gemm[np.dtype(dtype).name], rng))
+            for name in POOL_SHAPES:
+                rows.append(bench_pool(name, dtype, rounds, torch, rng))
+    print(format_table(rows))
+    print(
+        f"numpy GEMM rate (1024^3): float32 {gemm['float32']:.1f} GFLOP/s, float64 {gemm['float64']:.1f} GFLOP/s; "
+        f"'of GEMM' = forward+backward GFLOP/s as a fraction of it; 'x naive' scaled from {NAIVE_IMAGES} images; "
+        f"'vs torch' = (fwd+bwd) time / torch's (fwd+autograd bwd), "
+        + (f"torch {torch.__version__}, {args.threads} threads" if torch else "torch not installed")
+    )
+    payload = {
+        "machine": machine_info(args.threads),
+        "torch": torch.__version__ if torch else None,
+        "rounds": rounds,
+        "gemm_gflops": gemm,
+        "rows": rows,
+    }
+    if not args.quick:
+        print(f"wrote {write_results('layers', payload)}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
