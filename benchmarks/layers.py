@@ -201,7 +201,7 @@ def format_table(rows):
             f"{num('gflops_forward', '.1f'):>8}{num('gflops_backward', '.1f'):>8}"
             f"{num('gemm_fraction', '.0%'):>9}{r['speedup_over_naive']:>8.0f}x"
             f"{num('torch_forward_ms', '.2f'):>9}{num('torch_backward_ms', '.2f'):>9}"
-            f"{num('ratio_to_torch', '.2f'):>9}x"
+            f"{num('ratio_to_torch', '.2f') + ('x' if 'ratio_to_torch' in r else ''):>10}"
         )
     return "\n".join(lines)
 
