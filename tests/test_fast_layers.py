@@ -834,3 +834,60 @@ def test_max_pool_matches_torch(x_shape, ph, pw, stride):
     (out_t * torch.tensor(dout)).sum().backward()
     np.testing.assert_array_equal(out, out_t.detach().numpy())
     assert scale_error(dx, xt.grad.numpy()) < TOL_F64
+
+
+# ---------------------------------------------------------------------------
+# Workspace: im2col memory lent from one call to the next
+# ---------------------------------------------------------------------------
+
+
+def _workspace_case(seed):
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
+    return x, w, b, rng.standard_normal((3, 4, 6, 5))
+
+
+def test_workspace_lends_the_same_buffers_to_the_next_step():
+    x, w, b, dout = _workspace_case(20)
+    workspace = fast_layers.Workspace()
+    param = {"stride": 1, "pad": 1, "workspace": workspace}
+    _, cache = conv_forward_fast(x, w, b, param)
+    borrowed = [id(cols) for cols in cache[-1]]
+    conv_backward_fast(dout, cache)
+    _, cache = conv_forward_fast(x, w, b, param)
+    assert [id(cols) for cols in cache[-1]] == borrowed
+
+
+def test_workspace_never_lends_memory_a_pending_backward_still_needs():
+    x, w, b, dout = _workspace_case(21)
+    param = {"stride": 1, "pad": 1, "workspace": fast_layers.Workspace()}
+    _, first = conv_forward_fast(x, w, b, param)
+    _, second = conv_forward_fast(-x, w, b, param)  # borrows while `first` is pending
+    got = conv_backward_fast(dout, first)
+    _, naive_cache = conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})
+    for g, expected in zip(got, conv_backward_naive(dout, naive_cache)):
+        assert scale_error(g, expected) < 1e-10
+    assert conv_backward_fast(dout, second)[1].shape == w.shape
+
+
+def test_workspace_results_equal_fresh_memory_and_the_naive_layer_ignores_it():
+    x, w, b, dout = _workspace_case(22)
+    plain = conv_backward_fast(dout, conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})[1])
+    param = {"stride": 1, "pad": 1, "workspace": fast_layers.Workspace()}
+    for _ in range(3):
+        out, cache = conv_forward_fast(x, w, b, param)
+        lent = conv_backward_fast(dout, cache)
+    for a, c in zip(plain, lent):
+        np.testing.assert_array_equal(a, c)
+    np.testing.assert_allclose(conv_forward_naive(x, w, b, param)[0], out, rtol=1e-12, atol=1e-12)
+
+
+def test_workspace_pickles_empty_and_must_be_a_workspace():
+    import pickle
+
+    x, w, b, dout = _workspace_case(23)
+    workspace = fast_layers.Workspace()
+    conv_backward_fast(dout, conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "workspace": workspace})[1])
+    assert len(pickle.dumps(workspace)) < 200
+    with pytest.raises(TypeError, match=r"conv_param\['workspace'\] must be a cs231n_lib.fast_layers.Workspace, got dict"):
+        conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "workspace": {}})
