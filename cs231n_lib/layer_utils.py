@@ -97,12 +97,17 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     Returns (out, cache): out is (N, F, H'', W''), where the convolution gives
     H' = 1 + (H + 2P - HH) / S, W' = 1 + (W + 2P - WW) / S and the pooling
     H'' = 1 + (H' - PH) / PS, W'' = 1 + (W' - PW) / PS;
-    cache is (conv_cache, relu_cache, pool_cache).
+    cache is (conv_cache, pool_cache, relu_cache).
+
+    ReLU and max pooling commute (the max of rectified values is the
+    rectified max), so this pools first and rectifies the pooled volume,
+    which is PH*PW times smaller. Outputs and gradients are exactly those of
+    conv, then ReLU, then pool.
     """
     activations, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    rectified, relu_cache = relu_forward(activations)
-    out, pool_cache = max_pool_forward_fast(rectified, pool_param)
-    return out, (conv_cache, relu_cache, pool_cache)
+    pooled, pool_cache = max_pool_forward_fast(activations, pool_param)
+    out, relu_cache = relu_forward(pooled)
+    return out, (conv_cache, pool_cache, relu_cache)
 
 
 def conv_relu_pool_backward(dout, cache, compute_dx=True):
@@ -110,12 +115,12 @@ def conv_relu_pool_backward(dout, cache, compute_dx=True):
 
     Inputs:
     - dout: (N, F, H'', W'') upstream gradient
-    - cache: (conv_cache, relu_cache, pool_cache) from conv_relu_pool_forward
+    - cache: (conv_cache, pool_cache, relu_cache) from conv_relu_pool_forward
     - compute_dx: False skips the input gradient and returns dx as None (for
       a first layer on raw images).
     Returns (dx, dw, db) shaped like x (N, C, H, W), w (F, C, HH, WW), b (F,).
     """
-    conv_cache, relu_cache, pool_cache = cache
-    drectified = max_pool_backward_fast(dout, pool_cache)
-    dactivations = relu_backward(drectified, relu_cache)
+    conv_cache, pool_cache, relu_cache = cache
+    dpooled = relu_backward(dout, relu_cache)
+    dactivations = max_pool_backward_fast(dpooled, pool_cache)
     return conv_backward_fast(dactivations, conv_cache, compute_dx=compute_dx)
