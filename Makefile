@@ -36,6 +36,7 @@ test: $(TEST_STAMP)
 # PyTorch is compared against when it is installed in .venv (optional, never required).
 bench: $(TEST_STAMP)
 	$(VPY) -m benchmarks.layers $(BENCH_ARGS)
+	$(VPY) -m benchmarks.training $(BENCH_ARGS)
 
 $(LAB_STAMP): pyproject.toml $(VENV_STAMP)
 	$(VPY) -m pip install -e .
