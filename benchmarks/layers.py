@@ -10,13 +10,13 @@ column is then timed in rounds alternating with ours, at the same number of
 threads, so drift in the machine's speed cancels out of the ratio.
 """
 
-import argparse
 import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from benchmarks.timing import (
+    parse_arguments,
     alternating_rounds,
     gemm_gflops,
     import_torch,
@@ -207,12 +207,7 @@ def format_table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="threads for numpy's BLAS and torch (default 2)")
-    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per layer after 2 warm-ups (default 15)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke test, not a measurement")
-    args = parser.parse_args(argv)
-    rounds = 3 if args.quick else args.rounds
+    args, rounds = parse_arguments(__doc__.splitlines()[0], argv)
     rng = np.random.default_rng(0)
     torch = import_torch(args.threads)
     rows = []

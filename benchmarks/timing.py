@@ -5,6 +5,7 @@ side in one run: the contenders are timed in alternating rounds, and the
 median of each one's rounds is reported.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -14,6 +15,16 @@ from pathlib import Path
 import numpy as np
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def parse_arguments(description, argv):
+    """The options every benchmark takes: (args, rounds to time)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--threads", type=int, default=2, help="threads for numpy's BLAS and torch (default 2)")
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds after 2 warm-ups (default 15)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke test, not a measurement")
+    args = parser.parse_args(argv)
+    return args, 3 if args.quick else args.rounds
 
 
 def import_torch(threads):

@@ -12,12 +12,11 @@ benchmarks/results/training.json. PyTorch is optional; when installed it runs
 the same architecture, timed in rounds alternating with ours.
 """
 
-import argparse
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from benchmarks.timing import alternating_medians, import_torch, machine_info, write_results
+from benchmarks.timing import alternating_medians, import_torch, machine_info, parse_arguments, write_results
 from cs231n_lib.models import ThreeLayerConvNet
 from cs231n_lib.optim import sgd
 
@@ -61,12 +60,7 @@ def torch_step(torch, dtype, rng):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="threads for numpy's BLAS and torch (default 2)")
-    parser.add_argument("--rounds", type=int, default=15, help="timed rounds after 2 warm-ups (default 15)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke test, not a measurement")
-    args = parser.parse_args(argv)
-    rounds = 3 if args.quick else args.rounds
+    args, rounds = parse_arguments(__doc__.splitlines()[0], argv)
     rng = np.random.default_rng(0)
     torch = import_torch(args.threads)
     rows = []
