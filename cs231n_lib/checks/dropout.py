@@ -1,0 +1,380 @@
+"""Checks for notebook 06: inverted dropout and the two conventions for p.
+
+Dropout is random, so no output can be compared with a fixed expected array
+(two correct implementations may draw their masks differently). The forward
+check works on a large seeded input with no zeros and measures what any
+correct mask must give: the fraction of units dropped is close to p, every
+kept unit is exactly x / (1 - p), the mean is preserved, the cache's mask
+reproduces the output, the same seed (or generator) gives the same mask, and
+test mode is the identity. The backward check feeds a mask built here, so the
+expected gradient dout * mask is known exactly, then checks that backward
+agrees with the student's own forward pass.
+
+Named diagnoses: dropout scaled at test time instead of train time; p used as
+the keep probability; the mask not applied in backward; a new mask drawn in
+backward; numpy's global generator used; the cache holding the mask without
+its scale; a float32 input turned into float64; the seed or rng ignored.
+"""
+
+import numbers
+
+import numpy as np
+
+from cs231n_lib.checks.common import call_student, fail, passed, require_answered, require_shape
+
+WHERE = "cs231n_lib/layers.py"
+FRACTION_TOLERANCE = 0.01  # the fraction dropped of 200 000 units has a standard deviation below 0.0012
+VALUE_TOLERANCE = 1e-6  # relative, for values that are exact up to rounding
+
+# The conventions exercise: the lecture's code keeps a unit with probability 0.8.
+LECTURE_KEEP = 0.8
+HIDDEN_UNITS = 500
+LIBRARY_P = 0.2  # 1 - 0.8, written out so that messages show 0.2, not 0.19999999999999996
+KEPT_SCALE = 1.25  # 1 / 0.8
+EXPECTED_DROPPED = 100  # 500 * 0.2
+
+GLOBAL_HINT = (
+    "looks like numpy's global generator is used (np.random.rand, np.random.binomial, "
+    "np.random.seed, ...). Draw the mask from `rng`, the generator dropout_forward builds "
+    "from dropout_param's 'seed' or 'rng', e.g. rng.random(x.shape); the library never "
+    "touches numpy's global generator, so that a model's seed alone fixes its training run."
+)
+TEST_TIME_HINT = (
+    "looks like dropout is scaled at test time instead of train time ('vanilla' dropout). "
+    "Inverted dropout divides the kept units by 1 - p during training, so that test mode "
+    "can return x unchanged."
+)
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+
+def _positive_input(shape, seed):
+    """Values in [0.5, 1.5): no zeros, so out == 0 means 'dropped' and out / x is the scale."""
+    return 0.5 + np.random.default_rng(seed).random(shape)
+
+
+def _same_global_state(before, after):
+    return (before[0] == after[0] and np.array_equal(before[1], after[1])
+            and tuple(before[2:]) == tuple(after[2:]))
+
+
+def _watching_global_generator(function, *args, name):
+    """Call the student's function; return (result, whether numpy's global generator moved).
+
+    The global generator is put back as it was, so the check itself changes nothing.
+    """
+    before = np.random.get_state()
+    try:
+        result = call_student(function, *args, name=name, where=WHERE)
+        moved = not _same_global_state(before, np.random.get_state())
+    finally:
+        np.random.set_state(before)
+    return result, moved
+
+
+def _close(got, expected, tol=VALUE_TOLERANCE):
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    return got.shape == expected.shape and np.allclose(got, expected, rtol=tol, atol=0.0)
+
+
+def _forward(dropout_forward, x, param):
+    """(out, mask, moved) from the student's forward, with the cache unpacked and its shape checked."""
+    result, moved = _watching_global_generator(dropout_forward, x, param, name="dropout_forward")
+    if not (isinstance(result, tuple) and len(result) == 2):
+        fail("dropout_forward's return value", "a pair (out, cache)", type(result).__name__,
+             "end with `return out, (dropout_param, mask)`, as the skeleton does.")
+    out, cache = result
+    require_shape(out, x.shape, f"dropout_forward's out in {param['mode']} mode",
+                  "out has the shape of x: out = x * mask, elementwise.")
+    if not (isinstance(cache, tuple) and len(cache) == 2):
+        fail("dropout_forward's cache", "a pair (dropout_param, mask)", repr(type(cache).__name__),
+             "keep the skeleton's `return out, (dropout_param, mask)`.")
+    mask = np.asarray(cache[1])
+    require_shape(mask, x.shape, "the mask in dropout_forward's cache",
+                  "the mask has one entry per unit: draw it with x.shape.")
+    return out, mask, moved
+
+
+def _check_global(moved, name):
+    if moved:
+        fail(f"{name}: numpy's global generator", "left untouched",
+             "its state changed (np.random.get_state() differs after the call)", GLOBAL_HINT)
+
+
+# ---------------------------------------------------------------------------
+# Forward
+# ---------------------------------------------------------------------------
+
+
+def _check_fraction_dropped(out, p):
+    frac = float(np.mean(out == 0))
+    if abs(frac - p) <= FRACTION_TOLERANCE:
+        return frac
+    what = f"fraction of units dropped in train mode with p = {p}"
+    if abs(frac - (1 - p)) <= FRACTION_TOLERANCE:
+        fail(what, f"about p = {p}", f"{frac:.3f}, close to 1 - p = {1 - p:.1f}",
+             "looks like p is used as the keep probability (the lecture's convention). In this "
+             "library, as in torch.nn.Dropout, p is the probability of DROPPING a unit: keep a "
+             "unit where rng.random(x.shape) >= p, which happens with probability 1 - p.")
+    if frac == 0:
+        fail(what, f"about p = {p}", "0 (nothing was dropped)",
+             "in train mode every unit is zeroed with probability p; set out = x * mask with a "
+             "mask that is 0 for the dropped units.")
+    fail(what, f"about p = {p}", f"{frac:.3f}",
+         "a unit is kept when rng.random(x.shape) >= p, so on average a fraction p of the "
+         "units becomes 0.")
+
+
+def _check_kept_scale(out, x, p):
+    kept = out != 0
+    ratio = out[kept] / x[kept]
+    expected = 1 / (1 - p)
+    if _close(ratio, np.full(ratio.shape, expected)):
+        return
+    what = f"kept units divided by x in train mode with p = {p}"
+    low, high = float(ratio.min()), float(ratio.max())
+    got = f"{low:.4f}" if np.isclose(low, high, rtol=VALUE_TOLERANCE) else f"values from {low:.4f} to {high:.4f}"
+    if np.allclose(ratio, 1.0, rtol=VALUE_TOLERANCE):
+        fail(what, f"1 / (1 - p) = {expected:.4f}", "1: kept units equal x, not rescaled", TEST_TIME_HINT)
+    if np.allclose(ratio, 1 / p, rtol=VALUE_TOLERANCE):
+        fail(what, f"1 / (1 - p) = {expected:.4f}", f"1 / p = {1 / p:.4f}",
+             "divide the kept units by the probability of KEEPING them, 1 - p, not by p.")
+    if np.allclose(ratio, 1 - p, rtol=VALUE_TOLERANCE):
+        fail(what, f"1 / (1 - p) = {expected:.4f}", f"1 - p = {1 - p:.4f}",
+             "divide the kept units by 1 - p rather than multiplying by it.")
+    fail(what, f"1 / (1 - p) = {expected:.4f} for every kept unit", got,
+         "every kept unit is x / (1 - p): use one mask of 0s and 1 / (1 - p)s, out = x * mask.")
+
+
+def _check_mean(out, x, p):
+    ratio = float(out.mean() / x.mean())
+    if abs(ratio - 1) > 2 * FRACTION_TOLERANCE:
+        fail(f"mean of out over mean of x in train mode with p = {p}", "about 1 (the mean is kept)",
+             f"{ratio:.3f}",
+             "with a fraction p dropped and the rest divided by 1 - p, E[out] = x.")
+
+
+def _check_cache_mask(out, x, mask, p):
+    if _close(x * mask, out):
+        return
+    what = "x * mask, with the mask from dropout_forward's cache"
+    if _close(x * mask / (1 - p), out):
+        fail(what, "equal to out", "out * (1 - p): the mask in the cache has 0s and 1s",
+             "store the scaled mask, mask = keep / (1 - p), and compute out = x * mask: "
+             "backward computes dout * mask from the cache and would otherwise miss the "
+             "1 / (1 - p).")
+    fail(what, "equal to out", "something else",
+         "the cache must hold the very mask that made out, so that backward can reuse it.")
+
+
+def _check_reproducible(dropout_forward, x, p, out_seed0):
+    what = f"dropout_forward(x, {{'p': {p}, 'mode': 'train', 'seed': 0}}) run twice"
+    again, _, _ = _forward(dropout_forward, x, {"p": p, "mode": "train", "seed": 0})
+    if not np.array_equal(again, out_seed0):
+        fail(what, "the same output twice", "two different outputs",
+             "draw the mask from `rng` (built from dropout_param's seed), not from a new "
+             "unseeded generator, so that the same seed gives the same mask.")
+    other, _, _ = _forward(dropout_forward, x, {"p": p, "mode": "train", "seed": 1})
+    if np.array_equal(other, out_seed0):
+        fail("dropout_forward with seeds 0 and 1", "two different masks", "the same mask",
+             "the mask must be random: draw it with rng.random(x.shape), a fresh draw on each "
+             "call, rather than a fixed pattern.")
+
+
+def _check_uses_rng(dropout_forward, x, p):
+    generator = np.random.default_rng(7)
+    first, _, _ = _forward(dropout_forward, x, {"p": p, "mode": "train", "rng": generator})
+    twin, _, _ = _forward(dropout_forward, x, {"p": p, "mode": "train", "rng": np.random.default_rng(7)})
+    if not np.array_equal(first, twin):
+        fail("dropout_forward given two generators in the same state (dropout_param['rng'])",
+             "the same output", "different outputs",
+             "draw the mask from `rng`, which dropout_forward takes from dropout_param['rng'] "
+             "when there is one: FullyConnectedNet passes its own generator this way.")
+    second, _, _ = _forward(dropout_forward, x, {"p": p, "mode": "train", "rng": generator})
+    if np.array_equal(first, second):
+        fail("two calls with the same generator (dropout_param['rng'])",
+             "two different masks (the generator moves on)", "the same mask twice",
+             "each training step needs a new mask: draw it from the generator itself, "
+             "rng.random(x.shape), not from a copy reseeded each time.")
+
+
+def _check_dtype(dropout_forward, p):
+    x32 = _positive_input((40, 50), seed=5).astype(np.float32)
+    out, _, _ = _forward(dropout_forward, x32, {"p": p, "mode": "train", "seed": 2})
+    if out.dtype != np.float32:
+        fail("dtype of out for a float32 x", "float32", str(out.dtype),
+             "keep the caller's dtype: a mask computed as keep / (1 - p) is float64, so convert "
+             "it with .astype(x.dtype) before multiplying.")
+
+
+def _check_p_zero(dropout_forward, x):
+    out, _, _ = _forward(dropout_forward, x, {"p": 0.0, "mode": "train", "seed": 3})
+    if not _close(out, x):
+        fail("dropout_forward with p = 0 in train mode", "out equal to x (nothing dropped, scale 1)",
+             f"{int(np.sum(out == 0))} zeros and a relative difference from x",
+             "with p = 0 every unit is kept and divided by 1 - 0 = 1.")
+
+
+def _check_test_mode(dropout_forward, x, p):
+    out, _, _ = _forward(dropout_forward, x, {"p": p, "mode": "test"})
+    if np.array_equal(out, x):
+        return
+    what = f"dropout_forward in test mode with p = {p}"
+    if _close(out, x * (1 - p)):
+        fail(what, "out equal to x", "x * (1 - p)", TEST_TIME_HINT)
+    if np.any(out == 0):
+        fail(what, "out equal to x", f"{int(np.sum(out == 0))} units set to 0",
+             "nothing is dropped at test time: every unit takes part.")
+    fail(what, "out equal to x", "something else", "test mode returns x unchanged.")
+
+
+def check_dropout_forward(dropout_forward, p=0.3):
+    """Check inverted dropout's forward pass statistically and exactly; p must not be 0.5.
+
+    (At p = 0.5, p and 1 - p are the same number and the keep/drop mix-up
+    would go unnoticed.)
+    """
+    if not (0 < p < 1 and abs(p - 0.5) > 0.05):
+        raise ValueError(f"check with 0 < p < 1 away from 0.5, got p = {p}")
+    x = _positive_input((400, 500), seed=101)  # not 0: x must not share the mask's stream
+    out, mask, moved = _forward(dropout_forward, x, {"p": p, "mode": "train", "seed": 0})
+    if out.dtype != x.dtype:
+        fail("dtype of out for a float64 x", "float64", str(out.dtype), "keep the caller's dtype.")
+    _check_fraction_dropped(out, p)
+    _check_kept_scale(out, x, p)
+    _check_mean(out, x, p)
+    _check_cache_mask(out, x, mask, p)
+    _check_global(moved, "dropout_forward")
+    _check_reproducible(dropout_forward, x, p, out)
+    _check_uses_rng(dropout_forward, x, p)
+    _check_p_zero(dropout_forward, x[:20])
+    _check_dtype(dropout_forward, p)
+    _check_test_mode(dropout_forward, x, p)
+    passed(f"dropout_forward with p = {p} drops about {p:.0%} of the units, divides the kept ones "
+           f"by 1 - p = {1 - p:.1f} (so the mean stays the same), draws its mask from the given "
+           "seed or generator only, and returns x unchanged in test mode.")
+
+
+# ---------------------------------------------------------------------------
+# Backward
+# ---------------------------------------------------------------------------
+
+
+def _diagnose_backward(dx, dout, mask, p, what, consistency=False):
+    """Compare dx with dout * mask; name the mistake when the output reveals it."""
+    require_shape(dx, dout.shape, what, "dx has the shape of dout: dx = dout * mask, elementwise.")
+    expected = dout * mask
+    if _close(dx, expected):
+        return
+    kept = mask != 0
+    if _close(dx, dout):
+        fail(what, "dout * mask", "dout itself",
+             "looks like the mask is not applied in backward: the dropped units had no effect "
+             "on the loss, so their gradient is 0, and the kept ones were divided by 1 - p. "
+             "Use dx = dout * mask, with the mask from the cache.")
+    if _close(dx, dout * kept):
+        fail(what, "dout * mask", "dout * (mask != 0): the right zeros without the 1 / (1 - p)",
+             "the kept units were divided by 1 - p in forward, so their gradient is too."
+             + (" If your backward is dx = dout * mask, your forward stores the mask without its "
+                "scale: store mask = keep / (1 - p)." if consistency else ""))
+    zeros_dx, zeros_mask = dx == 0, ~kept
+    mismatch = float(np.mean(zeros_dx != zeros_mask))
+    if zeros_dx.mean() > p / 2 and mismatch > 0.05:
+        fail(what, "zeros exactly where forward dropped units",
+             f"zeros at other places ({mismatch:.0%} of the units disagree)",
+             "looks like a new mask is drawn in backward, so backward is not consistent with "
+             "forward. Backward must reuse the mask forward used: take it from the cache, "
+             "dx = dout * mask, and draw nothing.")
+    fail(what, "dout * mask", "something else", "dx = dout * mask, with the mask from the cache.")
+
+
+def check_dropout_backward(dropout_forward, dropout_backward, p=0.3):
+    """Check dropout_backward against dout * mask, with a known mask and with the student's forward."""
+    if not 0 < p < 1:
+        raise ValueError(f"check with 0 < p < 1, got p = {p}")
+    shape = (300, 400)
+    g = np.random.default_rng(11)
+    keep = g.random(shape) >= p
+    mask = keep / (1 - p)
+    dout = g.standard_normal(shape)
+
+    # 1. A mask made here: the expected gradient is exactly dout * mask.
+    param = {"p": p, "mode": "train", "rng": np.random.default_rng(12)}
+    dx, moved = _watching_global_generator(dropout_backward, dout, (param, mask), name="dropout_backward")
+    _diagnose_backward(dx, dout, mask, p, "dropout_backward(dout, (dropout_param, mask)) with a known mask")
+    _check_global(moved, "dropout_backward")
+
+    # 2. Together with the student's forward: the mask is whatever forward chose.
+    x = _positive_input(shape, seed=13)
+    param = {"p": p, "mode": "train", "rng": np.random.default_rng(14)}
+    out, cache_mask, _ = _forward(dropout_forward, x, param)
+    result, moved = _watching_global_generator(dropout_backward, dout, (param, cache_mask),
+                                               name="dropout_backward")
+    _diagnose_backward(result, dout, out / x, p,
+                       "dropout_backward after your dropout_forward (compared with dout * out / x)",
+                       consistency=True)
+    _check_global(moved, "dropout_backward")
+
+    # 3. Test mode: nothing was dropped, so the gradient passes through.
+    _, test_mask, _ = _forward(dropout_forward, x, {"p": p, "mode": "test"})
+    dx_test, _ = _watching_global_generator(dropout_backward, dout, ({"p": p, "mode": "test"}, test_mask),
+                                            name="dropout_backward")
+    require_shape(dx_test, dout.shape, "dropout_backward in test mode", "dx has the shape of dout.")
+    if not _close(dx_test, dout):
+        fail("dropout_backward in test mode", "dx equal to dout", "something else",
+             "in test mode forward is the identity (its mask is all ones), so dx = dout.")
+    passed("dropout_backward returns dout * mask with the mask its forward pass used, in train "
+           "and test mode, and draws nothing.")
+
+
+# ---------------------------------------------------------------------------
+# The conventions for p
+# ---------------------------------------------------------------------------
+
+
+def _require_number(value, name):
+    require_answered(value, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        fail(name, "a number", repr(value), f"set {name} to a number such as 0.5.")
+    return float(value)
+
+
+def check_conventions(p_library, kept_scale, expected_dropped):
+    """The lecture keeps each unit with probability 0.8: translate that to the library's p."""
+    p_library = _require_number(p_library, "p_library")
+    kept_scale = _require_number(kept_scale, "kept_scale")
+    expected_dropped = _require_number(expected_dropped, "expected_dropped")
+    if not np.isclose(p_library, LIBRARY_P, rtol=1e-3):
+        if np.isclose(p_library, LECTURE_KEEP, rtol=1e-3):
+            fail("p_library", LIBRARY_P, p_library,
+                 "0.8 is the lecture's p, the probability of KEEPING a unit; the library's p is "
+                 "the probability of dropping one, 1 - 0.8.")
+        fail("p_library", LIBRARY_P, p_library,
+             "the library's p is the probability of dropping a unit: 1 minus the keep probability.")
+
+    right_scale = KEPT_SCALE
+    if not np.isclose(kept_scale, right_scale, rtol=1e-3):
+        if np.isclose(kept_scale, 1 / LIBRARY_P, rtol=1e-3):
+            fail("kept_scale", right_scale, kept_scale,
+                 "1 / 0.2 divides by the drop probability; the kept units are divided by the "
+                 "probability of keeping them, 1 - p = 0.8.")
+        if np.isclose(kept_scale, LECTURE_KEEP, rtol=1e-3):
+            fail("kept_scale", right_scale, kept_scale,
+                 "0.8 is what vanilla dropout multiplies by at TEST time. Inverted dropout "
+                 "multiplies the kept units at train time by 1 / 0.8.")
+        fail("kept_scale", right_scale, kept_scale,
+             "kept units are divided by the keep probability, 1 - p.")
+
+    right_count = EXPECTED_DROPPED
+    if not np.isclose(expected_dropped, right_count, rtol=1e-3):
+        if np.isclose(expected_dropped, HIDDEN_UNITS * LECTURE_KEEP, rtol=1e-3):
+            fail("expected_dropped", right_count, expected_dropped,
+                 "400 is the number of units KEPT; a fraction p of the 500 is dropped.")
+        fail("expected_dropped", right_count, expected_dropped,
+             "on average a fraction p of the 500 units is dropped: 500 * p.")
+    passed("the lecture's keep probability 0.8 is this library's p = 0.2: about 100 of 500 "
+           "units are dropped and the other 400 are multiplied by 1 / 0.8 = 1.25.")

@@ -1,0 +1,239 @@
+"""Checks for notebook 03, gradient checks: a numerical gradient, and reading check results.
+
+``check_numerical_gradient`` runs a student's ``numerical_gradient(f, x, h)``
+on functions whose gradients are known in closed form and names the usual
+slips: a one-sided difference, dividing by h instead of 2h, ``/ 2 * h``,
+a perturbed entry that is never put back, only some entries computed,
+whole rows perturbed at once, a copy perturbed instead of x, h ignored.
+
+``check_verdicts`` grades the student's reading of five gradient-check
+results ("correct", "suspicious" or "wrong") against answers fixed in
+advance, explaining the context each one needed.
+"""
+
+import numpy as np
+
+from cs231n_lib.checks.common import call_student, fail, max_relative_error, passed, require_answered, require_shape
+
+WHERE = "the numerical_gradient cell above"
+
+# ---------------------------------------------------------------------------
+# Exercise 1: numerical_gradient(f, x, h=1e-5)
+# ---------------------------------------------------------------------------
+
+
+def _cube_sum(x):
+    return np.sum(x**3)
+
+
+def _points(shape, rng):
+    """Entries with |x| in [0.5, 2], so 3x^2 is never near zero."""
+    return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def _one_sided(f, x, h, step):
+    """(f(x + step*h e_i) - f(x)) / (step*h) for every i, on a copy of x: the forward (+1) or backward (-1) difference."""
+    x = x.copy()
+    f0 = f(x)
+    grad = np.zeros(x.shape)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + step * h
+        grad[index] = (f(x) - f0) / (step * h)
+        x[index] = old
+    return grad
+
+
+def _slab_difference(f, x, h):
+    """What perturbing the whole slice x[i] at once gives: one number per slice, broadcast over it."""
+    x = x.copy()
+    grad = np.zeros(x.shape)
+    for i in range(x.shape[0]):
+        old = x[i].copy()
+        x[i] = old + h
+        f_plus = f(x)
+        x[i] = old - h
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def _close(got, model, tol=1e-6):
+    with np.errstate(all="ignore"):
+        return got.shape == model.shape and max_relative_error(got, model) <= tol
+
+
+def _diagnose(got, truth, f, x, h):
+    """The hint for a gradient that does not match ``truth``: the first mistake whose result it reproduces."""
+    if not np.all(np.isfinite(got)):
+        return "some entries are NaN or infinite: does f(x) return a finite number, and do you divide by 2 * h?"
+    if np.all(got == 0):
+        return ("every entry is 0: fill grad[ix] for each index ix, and evaluate f after changing x[ix] "
+                "(f(x) computed once before the loop never sees the perturbation).")
+    flat_got, flat_truth = got.ravel(), truth.ravel()
+    computed = flat_got != 0
+    if computed.sum() < computed.size and _close(flat_got[computed], flat_truth[computed]):
+        if computed.sum() == 1 and computed[0]:
+            return ("only the first entry was computed, the rest are still 0: the loop must visit every "
+                    "index of x (for ix in np.ndindex(x.shape)), and return grad after the loop, not inside it.")
+        return (f"only {int(computed.sum())} of {computed.size} entries were computed, the rest are still 0: "
+                "visit every index of x, e.g. for ix in np.ndindex(x.shape).")
+    if x.ndim > 1 and _close(got, _slab_difference(f, x, h)):
+        return ("each result is the same along a row: x[i] on a multi-dimensional x perturbs a whole row at once. "
+                "Perturb one entry at a time with a full index, for ix in np.ndindex(x.shape): x[ix] = ...")
+    if _close(got, 2 * truth):
+        return "your gradient is exactly twice the true one: the centred difference divides by 2 * h, not h."
+    if _close(got, truth * h**2):
+        return ("your gradient is the true one times h^2: (f_plus - f_minus) / 2 * h divides by 2 and then "
+                "multiplies by h. Write / (2 * h).")
+    if _close(got, -truth):
+        return "your gradient has the wrong sign: it is (f(x + h) - f(x - h)) / (2h), the plus side first."
+    for step, name in ((1, "forward difference (f(x + h) - f(x)) / h"),
+                       (-1, "backward difference (f(x) - f(x - h)) / h")):
+        if _close(got, _one_sided(f, x, h, step), tol=1e-8):
+            error = max_relative_error(got, truth)
+            return (f"your gradient matches the one-sided {name}: its error shrinks like h "
+                    f"(here {error:.1e}), while the centred difference (f(x + h) - f(x - h)) / (2h) "
+                    f"is off by only about h^2 = {h**2:.0e}. Use both sides.")
+    return ("compare one entry by hand: grad[ix] = (f(x with x[ix] + h) - f(x with x[ix] - h)) / (2 * h), "
+            "with x[ix] put back to its old value after both evaluations.")
+
+
+def _run(fn, f, x, what, **kwargs):
+    """fn(f, x, **kwargs), checking it returns an array shaped like x and leaves x as it was."""
+    before = x.copy()
+    with np.errstate(all="ignore"):
+        got = call_student(fn, f, x, name="numerical_gradient", where=WHERE, **kwargs)
+    require_shape(got, x.shape, what, "return grad, an array shaped like x (np.zeros(x.shape) to start), after the loop.")
+    change = float(np.max(np.abs(x - before)))
+    if change > 1e-12 * float(np.max(np.abs(before))):
+        fail(f"{what}: x after the call", "x unchanged", f"entries moved by up to {change:.1e}",
+             "the perturbed entry is not restored. Save old_value = x[ix] before perturbing and set "
+             "x[ix] = old_value after the two evaluations; otherwise every later evaluation (and the "
+             "caller) sees a shifted x.")
+    return np.asarray(got, dtype=np.float64)
+
+
+def _require_gradient(got, truth, f, x, h, what, tol):
+    with np.errstate(all="ignore"):
+        error = max_relative_error(got, truth)
+    if not error <= tol:
+        fail(what, f"the analytic gradient within {tol:g} (relative)", f"a relative error of {error:.2e}",
+             _diagnose(got, truth, f, x, h))
+
+
+def check_numerical_gradient(fn, shape=(3, 4), seed=0):
+    """Check a student's numerical_gradient(f, x, h=1e-5) against gradients known in closed form.
+
+    1. f(x) = sum(x**3) on an array of ``shape``: the gradient is 3x^2;
+    2. a quadratic form 0.5 x.A.x + b.x on a vector: the gradient is
+       0.5 (A + A^T) x + b, and the centred difference of a quadratic is exact;
+    3. an f that ignores its argument and reads x from a closure (as the
+       layer checks do), so only in-place perturbation is seen;
+    4. sum(x**3) with h = 1e-2: the centred difference of a cubic is exactly
+       3x^2 + h^2, so the h argument must be used and both sides taken.
+    """
+    rng = np.random.default_rng(seed)
+    h = 1e-5
+
+    x = _points(shape, rng)
+    what = f"numerical_gradient of sum(x**3) at an x of shape {shape}"
+    got = _run(fn, _cube_sum, x, what)
+    _require_gradient(got, 3 * x**2, _cube_sum, x, h, what, tol=1e-7)
+
+    n = 5
+    A = rng.standard_normal((n, n))
+    b = rng.standard_normal(n)
+
+    def quadratic(v):
+        return 0.5 * v @ A @ v + b @ v
+
+    v = rng.standard_normal(n)
+    what = f"numerical_gradient of the quadratic form 0.5 x.A.x + b.x at an x of shape ({n},)"
+    got = _run(fn, quadratic, v, what)
+    _require_gradient(got, 0.5 * (A + A.T) @ v + b, quadratic, v, h, what, tol=1e-7)
+
+    shared = _points((4,), rng)
+
+    def reads_shared(_):
+        return np.sum(shared**3)
+
+    what = "numerical_gradient of an f that reads x from a closure, lambda _: np.sum(x**3)"
+    got = _run(fn, reads_shared, shared, what)
+    if np.all(got == 0):
+        fail(what, f"3x^2 = {np.array2string(3 * shared**2, precision=4)}", "all zeros",
+             "f never saw your perturbation: you changed a copy of x (or passed f a new array x + h). "
+             "Layer checks use functions like lambda _: affine_forward(x, w, b)[0] that read the arrays "
+             "themselves, so perturb x in place: x[ix] = old_value + h.")
+    _require_gradient(got, 3 * shared**2, reads_shared, shared, h, what, tol=1e-7)
+
+    big_h = 1e-2
+    x = _points((2, 3), rng)
+    exact = 3 * x**2 + big_h**2  # ((x + h)^3 - (x - h)^3) / (2h), worked out
+    what = f"numerical_gradient(f, x, h={big_h:g}) of sum(x**3)"
+    got = _run(fn, _cube_sum, x, what, h=big_h)
+    with np.errstate(all="ignore"):
+        error = max_relative_error(got, exact)
+    if not error <= 1e-9:
+        if _close(got, 3 * x**2, tol=1e-8):
+            fail(what, f"3x^2 + h^2, the centred difference with h = {big_h:g}",
+                 "3x^2 to within 1e-8, as if h were much smaller",
+                 "your function ignores its h argument: use the h it is given, not a fixed step.")
+        fail(what, f"3x^2 + h^2 within 1e-9 (relative)", f"a relative error of {error:.2e}",
+             _diagnose(got, exact, _cube_sum, x, big_h))
+
+    passed("numerical_gradient matches the analytic gradients, restores x, perturbs it in place and uses h.")
+
+
+# ---------------------------------------------------------------------------
+# Exercise 2: reading gradient-check results
+# ---------------------------------------------------------------------------
+
+LABELS = ("correct", "suspicious", "wrong")
+
+# Each scenario: (a short description, the verdict, why).
+SCENARIOS = {
+    "A": ("affine_backward's dw, float64, h = 1e-5, max relative error 5e-11", "correct",
+          "5e-11 is at the rounding floor of a float64 check with h = 1e-5: as good as a check gets."),
+    "B": ("conv_backward_naive's dx, float64, h = 1e-5, max relative error 0.6", "wrong",
+          "0.6 means the two gradients disagree in their first digit. Rounding gives 1e-10 and a kink "
+          "touches a few entries, not most of them: this is a bug."),
+    "C": ("a two-layer tanh network (smooth everywhere), float64, h = 1e-5, max relative error 2e-4", "suspicious",
+          "a function without kinks has no excuse for an error above about 1e-7: 2e-4 can be a real but "
+          "small bug (a missing term, a factor on a small part such as the regularisation gradient). "
+          "Find which entries fail before trusting it; 'wrong' is for errors above 1e-2."),
+    "D": ("a ReLU + max-pool network, float64, h = 1e-5, max relative error 4e-2 at one entry whose ReLU input "
+          "is 3e-6 (closer to 0 than h); at a new random point every entry is below 1e-8", "correct",
+          "a kink, not a bug: look beyond the maximum. One entry straddles the ReLU's kink, where the centred "
+          "difference averages the two slopes, and away from the kink every entry passes."),
+    "E": ("conv_backward_naive's dw, float32, h = 1e-5, max relative error 0.2", "suspicious",
+          "a float32 check cannot be trusted: float32 resolves about 7 digits, so with h = 1e-5 the "
+          "difference f(x + h) - f(x - h) is mostly rounding. The check says nothing either way; "
+          "re-run it in float64 before deciding."),
+}
+
+
+def check_verdicts(verdicts):
+    """Check the reading of the five scenarios: a dict {"A": "correct" | "suspicious" | "wrong", ...}."""
+    require_answered(verdicts, "verdicts", where="the verdicts cell above")
+    if not isinstance(verdicts, dict):
+        fail("verdicts", 'a dict such as {"A": "correct", ...}', type(verdicts).__name__,
+             "map each scenario letter to one of " + ", ".join(repr(label) for label in LABELS) + ".")
+    missing = [key for key in SCENARIOS if key not in verdicts]
+    if missing:
+        fail("verdicts", f"a verdict for each of {', '.join(SCENARIOS)}", f"none for {', '.join(missing)}",
+             "give every scenario a verdict.")
+    extra = sorted(str(key) for key in verdicts if key not in SCENARIOS)
+    if extra:
+        fail("verdicts", f"the keys {', '.join(SCENARIOS)}", f"also {', '.join(extra)}",
+             "use the scenario letters as keys, in capitals.")
+    for key, (description, expected, why) in SCENARIOS.items():
+        answer = verdicts[key]
+        label = answer.strip().lower() if isinstance(answer, str) else answer
+        if label not in LABELS:
+            fail(f"verdict for scenario {key}", " or ".join(repr(item) for item in LABELS), repr(answer),
+                 "use one of the three labels, as a string.")
+        if label != expected:
+            fail(f"verdict for scenario {key} ({description})", repr(expected), repr(answer), why)
+    passed("all five verdicts agree: the size of the error, read in its context (smooth or kinked, float64 or float32).")
