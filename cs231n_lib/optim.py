@@ -176,10 +176,13 @@ def sgd_momentum(w, dw, config=None):
     mu = _hyperparameter(config, "momentum", 0.9, low=0, high=1)
     v = _state(config, "velocity", w)
 
+    # Exercise: compute next_w and store the new velocity in config["velocity"],
+    # as _like(..., w) so it keeps w's dtype.
+    ### BEGIN SOLUTION
     v = mu * v - lr * dw
     next_w = w + v
-
     config["velocity"] = _like(v, w)
+    ### END SOLUTION
     return _like(next_w, w), config
 
 
@@ -217,11 +220,14 @@ def nesterov_momentum(w, dw, config=None):
     mu = _hyperparameter(config, "momentum", 0.9, low=0, high=1)
     v = _state(config, "velocity", w)
 
+    # Exercise: compute next_w and store the new velocity in config["velocity"],
+    # as _like(..., w) so it keeps w's dtype.
+    ### BEGIN SOLUTION
     v_prev = v
     v = mu * v - lr * dw
     next_w = w - mu * v_prev + (1 + mu) * v
-
     config["velocity"] = _like(v, w)
+    ### END SOLUTION
     return _like(next_w, w), config
 
 
@@ -249,10 +255,13 @@ def adagrad(w, dw, config=None):
     eps = _hyperparameter(config, "epsilon", 1e-8, low=0)
     cache = _state(config, "cache", w)
 
+    # Exercise: compute next_w and store the new cache in config["cache"],
+    # as _like(..., w) so it keeps w's dtype.
+    ### BEGIN SOLUTION
     cache = cache + dw**2
     next_w = w - lr * dw / (np.sqrt(cache) + eps)
-
     config["cache"] = _like(cache, w)
+    ### END SOLUTION
     return _like(next_w, w), config
 
 
@@ -282,10 +291,13 @@ def rmsprop(w, dw, config=None):
     eps = _hyperparameter(config, "epsilon", 1e-8, low=0)
     cache = _state(config, "cache", w)
 
+    # Exercise: compute next_w and store the new cache in config["cache"],
+    # as _like(..., w) so it keeps w's dtype.
+    ### BEGIN SOLUTION
     cache = decay * cache + (1 - decay) * dw**2
     next_w = w - lr * dw / (np.sqrt(cache) + eps)
-
     config["cache"] = _like(cache, w)
+    ### END SOLUTION
     return _like(next_w, w), config
 
 
@@ -325,16 +337,19 @@ def adam(w, dw, config=None):
     v = _state(config, "v", w)
     t = require_non_negative_int("config['t']", config.setdefault("t", 0))
 
+    # Exercise: compute next_w and store m, v (as _like(..., w), in w's dtype)
+    # and t back in config.
+    ### BEGIN SOLUTION
     t = t + 1
     m = beta1 * m + (1 - beta1) * dw
     v = beta2 * v + (1 - beta2) * dw**2
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
     next_w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
-
     config["m"] = _like(m, w)
     config["v"] = _like(v, w)
     config["t"] = t
+    ### END SOLUTION
     return _like(next_w, w), config
 
 
@@ -370,13 +385,16 @@ def adadelta(w, dw, config=None):
     accum_grad = _state(config, "accum_grad", w)
     accum_update = _state(config, "accum_update", w)
 
+    # Exercise: compute next_w and store both running averages back in config,
+    # as _like(..., w) so they keep w's dtype.
+    ### BEGIN SOLUTION
     accum_grad = rho * accum_grad + (1 - rho) * dw**2
     dx = -np.sqrt(accum_update + eps) / np.sqrt(accum_grad + eps) * dw
     accum_update = rho * accum_update + (1 - rho) * dx**2
     next_w = w + lr * dx
-
     config["accum_grad"] = _like(accum_grad, w)
     config["accum_update"] = _like(accum_update, w)
+    ### END SOLUTION
     return _like(next_w, w), config
 
 
