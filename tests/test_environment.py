@@ -229,3 +229,22 @@ def test_import_scanner_finds_numpy_in_the_library():
         pytest.skip("cs231n_lib has no modules besides __init__.py yet")
     found = {name for p in modules for name in imported_modules(p.read_text(encoding="utf-8"))}
     assert "numpy" in found, f"the scanner found only {sorted(found)} in cs231n_lib"
+
+
+def test_every_library_package_is_in_the_distribution():
+    # A non-editable install ships only what package discovery finds; an editable
+    # install hides a subpackage left out (it reads the source tree directly).
+    from fnmatch import fnmatch
+
+    setuptools_config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    packages = sorted(
+        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "cs231n_lib").rglob("__init__.py")
+    )
+    assert packages and "cs231n_lib" in packages
+    declared = setuptools_config.get("packages", {})
+    if isinstance(declared, list):
+        missing = [p for p in packages if p not in declared]
+    else:
+        patterns = declared["find"]["include"]
+        missing = [p for p in packages if not any(fnmatch(p, pattern) for pattern in patterns)]
+    assert not missing, f"pyproject.toml leaves out {missing}: a pip install (not -e) would lack them"
