@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib import cbook
 from matplotlib import image as mpl_image
 
-from cs231n_lib.validation import require_non_negative_int, require_positive_int
+from cs231n_lib.validation import require_float_dtype, require_non_negative_int, require_positive_int
 
 DIGITS_TOTAL = 1797
 
@@ -89,7 +89,7 @@ def load_digits(num_val=300, num_test=300, seed=0, dtype=np.float32, subtract_me
             f"leaves no training images out of the {DIGITS_TOTAL} digits; "
             f"keep num_val + num_test at most {DIGITS_TOTAL - 1}"
         )
-    dtype = _require_float_dtype(dtype)
+    dtype = require_float_dtype(dtype)
 
     # Imported here: scikit-learn takes about a second to import, and only
     # this function needs it.
@@ -191,7 +191,7 @@ def get_cifar10_data(root=None, num_training=49000, num_validation=1000, num_tes
     num_training = require_positive_int("num_training", num_training)
     num_validation = require_non_negative_int("num_validation", num_validation)
     num_test = require_non_negative_int("num_test", num_test)
-    dtype = _require_float_dtype(dtype)
+    dtype = require_float_dtype(dtype)
     root = default_cifar_root() if root is None else Path(root)
 
     X_train_all, y_train_all, X_test_all, y_test_all = _load_cifar10_uint8(root)
@@ -407,13 +407,6 @@ def _area_weights(n_in, n_out):
 
 
 # ---------------------------------------------------------------- shared steps
-
-
-def _require_float_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"dtype must be a float type such as np.float32, got {dtype}")
-    return dtype
 
 
 def _scale(X, max_value, dtype):

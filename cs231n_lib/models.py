@@ -37,14 +37,7 @@ from cs231n_lib.layers import (
     softmax_loss,
 )
 from cs231n_lib.shapes import FC, Conv, Pool, format_stack_table, summarize_stack
-from cs231n_lib.validation import require_positive_int
-
-
-def _require_float_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"dtype must be a float type such as np.float32, got {dtype}")
-    return dtype
+from cs231n_lib.validation import require_float_dtype, require_positive_int
 
 
 def _require_non_negative(name, value):
@@ -71,7 +64,7 @@ class _Model:
 
     def __init__(self, reg, dtype, seed):
         self.reg = _require_non_negative("reg", reg)
-        self.dtype = _require_float_dtype(dtype)
+        self.dtype = require_float_dtype(dtype)
         self.rng = np.random.default_rng(seed)
         self.params = {}
 

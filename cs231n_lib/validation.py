@@ -32,6 +32,14 @@ def _require_int(name, value, minimum):
     return int(value)
 
 
+def require_float_dtype(dtype):
+    """Return ``np.dtype(dtype)`` if it is a floating-point type, else raise TypeError."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"dtype must be a float type such as np.float32, got {dtype}")
+    return dtype
+
+
 def require_float_array(name, a, ndim=None):
     """Check that ``a`` is a floating-point numpy array (of ``ndim`` dimensions).
 
