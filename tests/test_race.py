@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from figures import no_open_figures  # noqa: E402, F401  (autouse: applies to every test here)
 from cs231n_lib import optim  # noqa: E402
 from cs231n_lib.gradient_check import eval_numerical_gradient  # noqa: E402
 from cs231n_lib.race import (  # noqa: E402
@@ -42,17 +43,6 @@ RACE_CONFIGS = {
     "adam": {"learning_rate": 0.3, "beta1": 0.9, "beta2": 0.99},
     "adadelta": {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-2},
 }
-
-
-@pytest.fixture(autouse=True)
-def no_open_figures(monkeypatch):
-    def refuse_show(*args, **kwargs):
-        raise AssertionError("library code must not call plt.show(); the notebook does")
-
-    monkeypatch.setattr(plt, "show", refuse_show)
-    plt.close("all")
-    yield
-    plt.close("all")
 
 
 # ---------------------------------------------------------------------------

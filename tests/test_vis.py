@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from figures import no_open_figures  # noqa: E402, F401  (autouse: applies to every test here)
 from cs231n_lib.vis import (  # noqa: E402
     OKABE_ITO,
     confusion_matrix,
@@ -34,17 +35,6 @@ from cs231n_lib.vis import (  # noqa: E402
     show_filters,
     visualize_grid,
 )
-
-
-@pytest.fixture(autouse=True)
-def no_open_figures(monkeypatch):
-    def refuse_show(*args, **kwargs):
-        raise AssertionError("library code must not call plt.show(); the notebook does")
-
-    monkeypatch.setattr(plt, "show", refuse_show)
-    plt.close("all")
-    yield
-    plt.close("all")
 
 
 def rng():

@@ -19,6 +19,7 @@ from hypothesis import strategies as st  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
+from figures import no_open_figures  # noqa: E402, F401  (autouse: applies to every test here)
 from cs231n_lib.shapes import conv_output_size  # noqa: E402
 from cs231n_lib.widgets import (  # noqa: E402
     EXPLANATION_GID,
@@ -34,17 +35,6 @@ from cs231n_lib.widgets import (  # noqa: E402
     show_conv_geometry,
     spatial_explorer,
 )
-
-
-@pytest.fixture(autouse=True)
-def no_open_figures(monkeypatch):
-    def refuse_show(*args, **kwargs):
-        raise AssertionError("library code must not call plt.show()")
-
-    monkeypatch.setattr(plt, "show", refuse_show)
-    plt.close("all")
-    yield
-    plt.close("all")
 
 
 def with_gid(fig, gid):
