@@ -1,6 +1,7 @@
 # cs231n-course: one virtual environment in .venv, made on first use.
 #
-#   make lab                        start JupyterLab on notebooks/
+#   make lab                        start JupyterLab on your workspace/ (built from
+#                                   the student release on first use, updated after)
 #   make lab LAB_ARGS="--no-browser --port 8899"
 #   make test                       library tests + notebook checks (nbval)
 #   make bench                      speed benchmarks (benchmarks/), not part of make test
@@ -22,13 +23,25 @@ VENV_STAMP := $(VENV)/.stamp-created
 LAB_STAMP := $(VENV)/.stamp-install-lab
 TEST_STAMP := $(VENV)/.stamp-install-test
 
+# The student release the workspace is made from, rebuilt when the course changes.
+# Its nbgrader course directory is build/lab-course, never the instructor's grading/.
+RELEASE_ZIP := release/cs231n.zip
+RELEASE_INPUTS := $(wildcard notebooks/*.ipynb cs231n_lib/*.py cs231n_lib/*/*.py)
+
 .PHONY: lab test bench clean distclean
 .DELETE_ON_ERROR:
 
-lab: $(LAB_STAMP)
+# The workspace update never overwrites a file you changed (see README).
+# CS231N_DATA points the workspace's library at datasets/ of this checkout.
+lab: $(RELEASE_ZIP)
+	$(VPY) -m cs231n_lib.course workspace
 	@root_flag=; if [ "$$(id -u)" = 0 ]; then root_flag=--allow-root; fi; \
-	echo "Starting JupyterLab on notebooks/ (Ctrl-C to stop)"; \
-	exec $(VPY) -m jupyter lab --ServerApp.root_dir="$(CURDIR)/notebooks" $$root_flag $(LAB_ARGS)
+	echo "Starting JupyterLab on workspace/ (Ctrl-C to stop); solutions to compare with are in notebooks/"; \
+	CS231N_DATA="$${CS231N_DATA:-$(CURDIR)/datasets}"; export CS231N_DATA; \
+	exec $(VPY) -m jupyter lab --ServerApp.root_dir="$(CURDIR)/workspace" $$root_flag $(LAB_ARGS)
+
+$(RELEASE_ZIP): $(RELEASE_INPUTS) $(LAB_STAMP)
+	$(VPY) -m cs231n_lib.course release --course-dir build/lab-course
 
 test: $(TEST_STAMP)
 	$(VPY) -m pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)

@@ -1,0 +1,151 @@
+"""``cs231n-course``: release the course, grade submissions, validate your work, sync the workspace.
+
+Also runnable as ``python -m cs231n_lib.course``.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from cs231n_lib.course.config import DEFAULT_ASSIGNMENT, DEFAULT_CELL_TIMEOUT
+from cs231n_lib.course.sandbox import DEFAULT_SANDBOX_USER
+
+DESCRIPTION = """\
+The course's workflow on nbgrader.
+  instructors:    cs231n-course release  ->  hand out release/cs231n.zip
+                  cs231n-course grade submissions/  ->  grading/grades.csv, grading/feedback/
+  students:       cs231n-course validate  (runs the public tests of your notebooks)
+  make lab runs:  cs231n-course workspace (builds or updates workspace/ from release/)
+"""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="cs231n-course", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    release = commands.add_parser(
+        "release", help="build the students' version of the course into release/ (and a zip)",
+        description="Generate the student version with nbgrader (solutions and hidden tests removed), "
+                    "strip every solution region from the library, zip it, and check that no solution "
+                    "text is left anywhere in the release.")
+    add_course_options(release)
+    release.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                         help="the assignment name, also the release folder's (default: %(default)s)")
+    release.add_argument("--release-dir", default="release", type=Path,
+                         help="where the student version and its zip go (default: %(default)s)")
+    release.add_argument("--notebooks-dir", type=Path, default=None,
+                         help="the instructor notebooks (default: notebooks/ of this checkout)")
+    release.add_argument("--notebooks", nargs="+", metavar="NAME", default=None,
+                         help="release only these notebooks, e.g. 06_dropout (default: all)")
+
+    grade = commands.add_parser(
+        "grade", help="autograde every submission, write feedback and grades.csv",
+        description="Autograde copies of the submissions (never the originals) with nbgrader, "
+                    "one student at a time in a sandbox, then write HTML feedback without hidden "
+                    "tests to <course-dir>/feedback/ and one row per student to <course-dir>/grades.csv.")
+    grade.add_argument("submissions", type=Path,
+                       help="folder with one folder or .zip per student, named by student id, "
+                            "each holding the release layout (the notebooks and cs231n_lib/)")
+    add_course_options(grade)
+    grade.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
+                       help="per-cell time limit; a cell still running is interrupted and scores 0 "
+                            "(default: %(default)s)")
+    grade.add_argument("--student-timeout", type=int, default=None, metavar="SECONDS",
+                       help="wall-clock limit for one student (default: enough for every cell to hit --timeout)")
+    grade.add_argument("--sandbox", choices=["auto", "yes", "no"], default="auto",
+                       help="run student code as an unprivileged user in a private view of the disk: "
+                            "needs root on Linux; auto = when possible (default: %(default)s)")
+    grade.add_argument("--sandbox-user", default=DEFAULT_SANDBOX_USER,
+                       help="the account student code runs as; created if missing (default: %(default)s)")
+
+    validate = commands.add_parser(
+        "validate", help="run your notebooks' public tests and say which pass",
+        description="Run each notebook top to bottom as the grader would (public tests only) and "
+                    "report the tests that fail. Your files are not changed.")
+    validate.add_argument("paths", nargs="*", type=Path,
+                          help="notebooks or folders of notebooks (default: workspace/ if it exists, else .)")
+    validate.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
+                          help="per-cell time limit (default: %(default)s)")
+
+    workspace = commands.add_parser(
+        "workspace", help="build or update your workspace/ from the release, never overwriting your work",
+        description="Copy new course files into the workspace; files you changed are kept and the "
+                    "course's new version is put in .course-updates/ beside them.")
+    workspace.add_argument("--release-dir", default=Path("release") / DEFAULT_ASSIGNMENT, type=Path,
+                           help="the released course folder (default: %(default)s)")
+    workspace.add_argument("--workspace-dir", default=Path("workspace"), type=Path,
+                           help="your workspace (default: %(default)s)")
+    return parser
+
+
+def add_course_options(parser):
+    parser.add_argument("--course-dir", default=Path("grading"), type=Path,
+                        help="the nbgrader course directory: sources, gradebook, submitted copies, "
+                             "feedback, grades.csv; kept private (default: %(default)s)")
+
+
+def run_release(args):
+    from cs231n_lib.course.release import release_course
+
+    release = release_course(args.course_dir, args.release_dir, args.assignment, args.notebooks_dir,
+                             args.notebooks)
+    print(f"Released {len(release.notebooks)} notebook(s) and the library "
+          f"({len(release.student_files)} file(s) with exercises) in {release.seconds:.1f} s:")
+    print(f"  {release.folder}/  and  {release.archive}")
+    print(f"  Checked {release.secrets_checked} solution texts: none appears in the release"
+          + (f" ({len(release.skipped_secrets)} also occur outside solutions, not checkable: "
+             f"{', '.join(release.skipped_secrets)})" if release.skipped_secrets else "") + ".")
+    print(f"  nbgrader course directory (keep it private): {args.course_dir}/")
+    return 0
+
+
+def run_grade(args):
+    from cs231n_lib.course.grade import format_points, grade_submissions
+
+    run = grade_submissions(args.submissions, args.course_dir, args.timeout, args.student_timeout,
+                            args.sandbox, args.sandbox_user)
+    ok = [r for r in run.results if r.status.startswith("ok")]
+    print(f"Graded {len(ok)} of {len(run.results)} submission(s) in {run.seconds:.1f} s "
+          f"({'sandboxed' if run.sandboxed else 'NOT sandboxed: student code ran as you'}).")
+    for r in run.results:
+        print(f"  {r.student:20s} {format_points(r.total):>6s}  {r.status}")
+    print(f"Grades: {run.csv_path}\nFeedback: {run.feedback_dir}/<student>/")
+    return 0 if len(ok) == len(run.results) else 1
+
+
+def run_validate(args):
+    from cs231n_lib.course.validate import validate_paths
+
+    paths = args.paths or [Path("workspace") if Path("workspace").is_dir() else Path(".")]
+    return validate_paths(paths, args.timeout)
+
+
+def run_workspace(args):
+    from cs231n_lib.course.workspace import format_report, sync_workspace
+
+    report = sync_workspace(args.release_dir, args.workspace_dir)
+    text = format_report(report, args.workspace_dir)
+    if text:
+        print(text)
+    return 0
+
+
+COMMANDS = {"release": run_release, "grade": run_grade, "validate": run_validate, "workspace": run_workspace}
+
+
+def main(argv=None):
+    from cs231n_lib.course.release import ReleaseError
+    from cs231n_lib.course.sandbox import SandboxError
+    from cs231n_lib.course.submissions import SubmissionError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ReleaseError, SubmissionError, SandboxError, FileNotFoundError, ValueError) as error:
+        print(f"cs231n-course {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Where the course's files live, and the nbgrader configuration every command uses."""
+
+from pathlib import Path
+
+from traitlets.config import Config
+
+import cs231n_lib
+
+DEFAULT_ASSIGNMENT = "cs231n"
+DEFAULT_CELL_TIMEOUT = 60
+LIBRARY_NAME = "cs231n_lib"
+# Never shipped, never graded: caches and editor leftovers.
+IGNORED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache")
+IGNORED_SUFFIXES = (".pyc", ".pyo")
+
+
+def library_dir():
+    """The instructor's library: the folder of the imported cs231n_lib package."""
+    return Path(cs231n_lib.__file__).resolve().parent
+
+
+def project_dir():
+    """The checkout holding notebooks/ and cs231n_lib/ (None for a non-editable install)."""
+    candidate = library_dir().parent
+    return candidate if (candidate / "notebooks").is_dir() else None
+
+
+def default_notebooks_dir():
+    project = project_dir()
+    return project / "notebooks" if project else None
+
+
+def is_ignored(path):
+    return any(part in IGNORED_NAMES for part in path.parts) or path.suffix in IGNORED_SUFFIXES
+
+
+def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFAULT_CELL_TIMEOUT,
+                    kernel_name=None, student_files=()):
+    """The traitlets Config for NbGraderAPI on the course directory ``course_dir``.
+
+    ``student_files``: paths (relative to the assignment folder) of the library
+    files students edit (those with solution regions). Autograde grades the
+    student's copy of these; every other file is replaced by the released one.
+    """
+    from nbgrader.preprocessors import (
+        CheckCellMetadata, ClearMarkScheme, ClearOutput, ComputeChecksums, DeduplicateIds, Execute,
+        GetGrades, IgnorePattern, IncludeHeaderFooter, InstantiateTests, LimitOutput, LockCells,
+        OverwriteCells, OverwriteKernelspec, SaveAutoGrades, SaveCells, AssignLatePenalties,
+    )
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+
+    from cs231n_lib.course.preprocessors import (
+        RedactHiddenTracebacks, RestoreDeletedCells, StderrToStdout, StrictClearHiddenTests,
+        StrictClearSolutions,
+    )
+
+    c = Config()
+    c.CourseDirectory.root = str(Path(course_dir).resolve())
+    c.CourseDirectory.course_id = "cs231n-course"
+    c.CourseDirectory.ignore = list(IGNORED_NAMES) + ["*.pyc", "*.pyo", "feedback"]
+    # Same order as nbgrader 0.9's default, with the strict marker rules swapped in.
+    c.GenerateAssignment.preprocessors = [
+        IncludeHeaderFooter, InstantiateTests, LockCells, StrictClearSolutions, ClearOutput,
+        CheckCellMetadata, ComputeChecksums, SaveCells, StrictClearHiddenTests, ClearMarkScheme,
+        ComputeChecksums, CheckCellMetadata,
+    ]
+    c.Autograde.sanitize_preprocessors = [
+        ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreDeletedCells, OverwriteCells,
+        CheckCellMetadata,
+    ]
+    c.Autograde.autograde_preprocessors = [
+        Execute, StderrToStdout, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    ]
+    c.Execute.timeout = int(cell_timeout)
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.startup_timeout = 120
+    if kernel_name:
+        c.Execute.kernel_name = kernel_name
+    c.GenerateFeedback.preprocessors = [
+        GetGrades, RedactHiddenTracebacks, StrictClearHiddenTests, CSSHTMLHeaderPreprocessor,
+    ]
+    c.Autograde.exclude_overwriting = {assignment: [str(p) for p in student_files]}
+    return c

@@ -1,0 +1,181 @@
+"""``cs231n-course release``: the students' version of the course, proven free of solutions.
+
+Steps:
+1. ``<course-dir>/source/<assignment>/``: the chosen notebooks, and the library
+   with every solution region replaced by ``raise NotImplementedError()``
+   (nbgrader copies non-notebook files verbatim, so they must be stripped first).
+2. nbgrader ``generate_assignment`` (with whole-line marker rules) fills
+   ``<course-dir>/release/<assignment>/`` and the gradebook.
+3. That folder is copied to ``<release-dir>/<assignment>/`` and zipped.
+4. The text of every solution region (library and notebooks, and every answer
+   cell without regions) is searched for in every released file and in the zip.
+"""
+
+import json
+import os
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cs231n_lib.course.config import (
+    DEFAULT_ASSIGNMENT, LIBRARY_NAME, is_ignored, library_dir, nbgrader_config,
+)
+from cs231n_lib.course.leaks import find_leaks, secrets_of_library, secrets_of_notebooks
+from cs231n_lib.course.nbgrader_run import NbgraderFailed, run_nbgrader
+from cs231n_lib.solutions import solution_regions, strip_solutions
+
+RELEASE_INFO = "cs231n-release.json"
+
+
+class ReleaseError(RuntimeError):
+    """The release could not be built, or it would leak a solution."""
+
+
+@dataclass
+class Release:
+    assignment: str
+    folder: Path
+    archive: Path
+    notebooks: list
+    student_files: list
+    secrets_checked: int
+    seconds: float
+    skipped_secrets: list = field(default_factory=list)
+
+
+def private_dir(path):
+    """Create ``path`` (and parents) and make it readable by its owner only."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def select_notebooks(notebooks_dir, names=None):
+    """The instructor notebooks to release: all ``*.ipynb`` in notebooks_dir, or the named ones.
+
+    names: stems or file names ("06_dropout" or "06_dropout.ipynb").
+    """
+    notebooks_dir = Path(notebooks_dir)
+    if not notebooks_dir.is_dir():
+        raise ReleaseError(
+            f"no notebooks folder at {notebooks_dir}: pass --notebooks-dir (the folder of the "
+            "instructor notebooks, notebooks/ in a checkout of the course)"
+        )
+    available = sorted(p for p in notebooks_dir.glob("*.ipynb") if not is_ignored(p))
+    if not names:
+        return available
+    by_stem = {p.stem: p for p in available}
+    wanted = [Path(n).stem if n.endswith(".ipynb") else n for n in names]
+    missing = [n for n in wanted if n not in by_stem]
+    if missing:
+        raise ReleaseError(
+            f"no notebook named {', '.join(missing)} in {notebooks_dir}; "
+            f"there are: {', '.join(sorted(by_stem))}"
+        )
+    return [by_stem[n] for n in wanted]
+
+
+def write_student_library(library, destination):
+    """Copy the library to destination with every solution region stripped.
+
+    Returns the relative paths (under the assignment folder) of files that had regions.
+    """
+    library = Path(library)
+    edited = []
+    for path in sorted(library.rglob("*")):
+        relative = path.relative_to(library)
+        if path.is_dir() or is_ignored(relative):
+            continue
+        target = Path(destination) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".py":
+            text = path.read_text(encoding="utf-8")
+            if solution_regions(text, str(path)):
+                edited.append((Path(LIBRARY_NAME) / relative).as_posix())
+            target.write_text(strip_solutions(text, str(path)), encoding="utf-8")
+        else:
+            shutil.copyfile(path, target)
+    return edited
+
+
+def zip_folder(folder, archive):
+    """Zip ``folder`` so that it unpacks as ``<folder name>/...``; written atomically."""
+    folder, archive = Path(folder), Path(archive)
+    partial = archive.with_name(archive.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, (Path(folder.name) / path.relative_to(folder)).as_posix())
+    os.replace(partial, archive)
+
+
+def release_course(course_dir="grading", release_dir="release", assignment=DEFAULT_ASSIGNMENT,
+                   notebooks_dir=None, notebooks=None, library=None, log=print):
+    """Build the student release; returns a Release. Raises ReleaseError on failure or leak."""
+    from cs231n_lib.course.config import default_notebooks_dir
+
+    start = time.perf_counter()
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
+    if notebooks_dir is None:
+        raise ReleaseError("cannot find the instructor notebooks: pass --notebooks-dir")
+    library = Path(library) if library else library_dir()
+    chosen = select_notebooks(notebooks_dir, notebooks)
+    course_dir = private_dir(course_dir)
+
+    source = course_dir / "source" / assignment
+    if source.exists():
+        shutil.rmtree(source)  # generated from notebooks/ and the library: nothing of anyone's is lost
+    source.mkdir(parents=True)
+    for path in chosen:
+        shutil.copyfile(path, source / path.name)
+    student_files = write_student_library(library, source / LIBRARY_NAME)
+
+    log(f"Generating the student version of {len(chosen)} notebook(s) with nbgrader ...")
+    config = nbgrader_config(course_dir, assignment, student_files=student_files)
+    try:
+        run_nbgrader("generate_assignment", config, assignment)
+    except NbgraderFailed as error:
+        raise ReleaseError(str(error)) from None
+
+    built = course_dir / "release" / assignment
+    release_dir = Path(release_dir)
+    release_dir.mkdir(parents=True, exist_ok=True)
+    folder = release_dir / assignment
+    if folder.exists():
+        shutil.rmtree(folder)  # a build output, replaced whole (students work in workspace/)
+    shutil.copytree(built, folder)
+    archive = release_dir / f"{assignment}.zip"
+    zip_folder(folder, archive)
+
+    library_secrets, library_public = secrets_of_library(library)
+    notebook_secrets, notebook_public = secrets_of_notebooks(chosen)
+    secrets = library_secrets + notebook_secrets
+    leaks, skipped = find_leaks(secrets, library_public + notebook_public, [folder, archive, built])
+    if leaks:
+        shutil.rmtree(folder)
+        archive.unlink()
+        raise ReleaseError("solution text found in the release (release removed):\n" + "\n".join(leaks))
+
+    info = {
+        "assignment": assignment,
+        "notebooks": [p.stem for p in chosen],
+        "student_files": student_files,
+        "released": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    (course_dir / RELEASE_INFO).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    return Release(assignment, folder, archive, [p.stem for p in chosen], student_files,
+                   len(secrets) - len(skipped), time.perf_counter() - start, skipped)
+
+
+def read_release_info(course_dir):
+    path = Path(course_dir) / RELEASE_INFO
+    if not path.is_file():
+        raise ReleaseError(
+            f"{course_dir} holds no release ({path.name} is missing): run `cs231n-course release "
+            f"--course-dir {course_dir}` first"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+

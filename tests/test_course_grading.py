@@ -1,0 +1,248 @@
+"""End to end: release notebook 06 (a notebook exercise and a library exercise), grade fake submissions.
+
+Each fake submission is written here from the real release and the real
+solutions; the points each must get are worked out in its comment. Notebook
+06's auto-graded cells: 06-conventions-check (1 point, the notebook exercise),
+06-forward-check (2, dropout_forward in cs231n_lib/layers.py, with hidden
+tests), 06-backward-check (2, dropout_backward). Its three written answers
+(1 point each) are graded by hand and count 0 until then.
+"""
+
+import csv
+import hashlib
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cs231n_lib.course.preprocessors import hidden_test_lines
+from cs231n_lib.course.sandbox import sandbox_available
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "06_dropout"
+ASSIGNMENT = "ps06"
+CELL_TIMEOUT = 5
+AUTO_POINTS = 5
+SOLVED_LAYERS = (ROOT / "cs231n_lib" / "layers.py").read_text(encoding="utf-8")
+
+EXPECTED = {
+    "correct": 5,           # everything right
+    "untouched": 0,         # the release as handed out
+    "infinite_loop": 4,     # the notebook exercise never ends: that cell times out, 0 + 2 + 2
+    "raises": 3,            # dropout_backward raises: 1 + 2 + 0
+    "warns": 5,             # right, but prints warnings on stderr in every check
+    "edits_test": 1,        # library not done, forward check edited to `pass`: 1 + 0 + 0
+    "deletes_test": 5,      # everything right, forward check deleted: restored and run, 1 + 2 + 2
+    "reads_solutions": 0,   # nothing done; hunts the instructor's files for solutions
+}
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "cs231n_lib.course", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def instructor_cell(grade_id):
+    nb = nbformat.read(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb", as_version=4)
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def replace_region(text, function, new_body):
+    """layers.py with the solution region of ``function`` replaced by ``new_body`` (indented 4)."""
+    start = text.index(f"def {function}(")
+    begin = text.index("### BEGIN SOLUTION", start)
+    end = text.index("### END SOLUTION", begin)
+    body = "".join(f"    {line}\n" for line in new_body.splitlines())
+    return text[:begin] + "### BEGIN SOLUTION\n" + body + "    " + text[end:]
+
+
+def edit_cells(folder, edit):
+    path = folder / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    edit(nb)
+    nbformat.write(nb, path)
+
+
+def cell_by_id(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def solve_notebook(nb):
+    cell_by_id(nb, "06-conventions-answer").source = instructor_cell("06-conventions-answer").source
+
+
+def write_submissions(release, submissions, course_dir):
+    def make(name, layers=None, notebook_edit=None):
+        folder = submissions / name
+        shutil.copytree(release, folder)
+        if layers is not None:
+            (folder / "cs231n_lib" / "layers.py").write_text(layers, encoding="utf-8")
+        if notebook_edit is not None:
+            edit_cells(folder, notebook_edit)
+        return folder
+
+    def answers(nb):
+        solve_notebook(nb)
+        for grade_id in ("06-inline-q1-answer", "06-inline-q2-answer", "06-inline-q3-answer"):
+            cell_by_id(nb, grade_id).source = instructor_cell(grade_id).source
+
+    make("correct", SOLVED_LAYERS, answers)
+    make("untouched")
+
+    def loop_forever(nb):
+        cell_by_id(nb, "06-conventions-answer").source = "while True:\n    pass"
+    make("infinite_loop", SOLVED_LAYERS, loop_forever)
+
+    raising = replace_region(SOLVED_LAYERS, "dropout_backward", 'raise RuntimeError("my backward is broken")')
+    make("raises", raising, solve_notebook)
+
+    noisy = replace_region(
+        SOLVED_LAYERS, "dropout_forward",
+        "import sys, warnings\n"
+        "warnings.warn('dropout_forward: a RuntimeWarning on stderr', RuntimeWarning)\n"
+        "print('dropout_forward says hello on stderr', file=sys.stderr)\n"
+        "keep = rng.random(x.shape) >= p\n"
+        "mask = (keep / (1 - p)).astype(x.dtype)\n"
+        "out = x * mask")
+    make("warns", noisy, solve_notebook)
+
+    def edit_test(nb):
+        solve_notebook(nb)
+        cell_by_id(nb, "06-forward-check").source = "pass"
+    make("edits_test", None, edit_test)
+
+    def delete_test(nb):
+        solve_notebook(nb)
+        nb.cells.remove(cell_by_id(nb, "06-forward-check"))
+    make("deletes_test", SOLVED_LAYERS, delete_test)
+
+    targets = [course_dir / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", course_dir / "gradebook.db",
+               ROOT / "cs231n_lib" / "layers.py", ROOT / "notebooks" / f"{NOTEBOOK}.ipynb",
+               Path.home() / ".bash_history"]
+    thief = (
+        "import importlib, pathlib\n"
+        f"targets = {[str(t) for t in targets]!r}\n"
+        "found = []\n"
+        "for target in targets:\n"
+        "    try:\n"
+        "        text = pathlib.Path(target).read_text(errors='replace')\n"
+        "    except OSError as error:\n"
+        "        continue\n"
+        "    found.append(target)\n"
+        "    if target.endswith('layers.py'):\n"
+        "        namespace = {'__name__': 'stolen'}\n"
+        "        exec(compile(text, 'stolen', 'exec'), namespace)\n"
+        "        import cs231n_lib.layers as layers\n"
+        "        layers.dropout_forward = namespace['dropout_forward']\n"
+        "        layers.dropout_backward = namespace['dropout_backward']\n"
+        "try:\n"
+        f"    open({str(course_dir / 'gradebook.db')!r}, 'ab').write(b'garbage')\n"
+        "    found.append('gradebook writable')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "print('THIEF FOUND:', found if found else 'nothing')\n"
+        "p_library, kept_scale, expected_dropped = 0.5, 2.0, 50\n"
+    )
+
+    def steal(nb):
+        cell_by_id(nb, "06-conventions-answer").source = thief
+    make("reads_solutions", None, steal)
+
+
+def snapshot(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    work = tmp_path_factory.mktemp("grading")
+    released = run_cli("release", "--notebooks", NOTEBOOK, "--assignment", ASSIGNMENT, cwd=work)
+    assert released.returncode == 0, released.stdout + released.stderr
+    submissions = work / "submissions"
+    write_submissions(work / "release" / ASSIGNMENT, submissions, work / "grading")
+    shutil.make_archive(str(submissions / "zipped"), "zip", work / "release", ASSIGNMENT)
+    before = snapshot(submissions)
+    result = run_cli("grade", "submissions", "--timeout", str(CELL_TIMEOUT), cwd=work)
+    with open(work / "grading" / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    return {"work": work, "result": result, "rows": rows, "before": before, "after": snapshot(submissions),
+            "submissions": submissions}
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_fake_submission_gets_exactly_its_points(graded, student):
+    if student == "reads_solutions" and not sandbox_available():
+        pytest.skip("the sandbox needs root on Linux; without it student code can read what you can")
+    row = graded["rows"][student]
+    assert row["status"] == "ok", f"{student}: {row['status']}\n{graded['result'].stdout}"
+    assert float(row[NOTEBOOK]) == EXPECTED[student], f"{student}: {row}"
+    assert float(row["total"]) == EXPECTED[student]
+    assert float(row["max_total"]) == AUTO_POINTS + 3
+
+
+def test_a_zipped_submission_is_graded_like_a_folder(graded):
+    assert graded["rows"]["zipped"]["status"] == "ok"
+    assert float(graded["rows"]["zipped"]["total"]) == 0
+
+
+def test_written_answers_wait_for_manual_grading(graded):
+    assert graded["rows"]["correct"]["manual_pending"] == "3"
+    assert graded["rows"]["untouched"]["manual_pending"] == "0"  # unanswered: nbgrader scores them 0
+
+
+def test_grade_exits_zero_and_reports_each_student(graded):
+    assert graded["result"].returncode == 0, graded["result"].stdout + graded["result"].stderr
+    for student in EXPECTED:
+        assert student in graded["result"].stdout
+
+
+def test_submissions_are_byte_identical_after_grading(graded):
+    assert graded["before"] == graded["after"]
+    assert len(graded["before"]) > 8 * 10
+
+
+def test_the_thief_read_nothing_and_left_the_gradebook_alone(graded):
+    if not sandbox_available():
+        pytest.skip("the sandbox needs root on Linux")
+    feedback = (graded["work"] / "grading" / "feedback" / "reads_solutions" / ASSIGNMENT / f"{NOTEBOOK}.html")
+    text = visible_text(feedback.read_text(encoding="utf-8"))
+    assert "THIEF FOUND: nothing" in text
+
+
+def visible_text(page):
+    """An HTML page's text: tags and ANSI codes removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"\x1b\[[0-9;]*m", "", page)))
+
+
+def test_feedback_holds_no_hidden_test_text(graded):
+    nb = nbformat.read(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb", as_version=4)
+    hidden = [line for cell in nb.cells for line in hidden_test_lines(cell.source)]
+    assert hidden, "notebook 06 has no hidden tests: this test would prove nothing"
+    pages = sorted((graded["work"] / "grading" / "feedback").rglob("*"))
+    files = [p for p in pages if p.is_file()]
+    assert len(files) == len(EXPECTED) + 1 and all(p.suffix == ".html" for p in files), files
+    for page in files:
+        text = visible_text(page.read_text(encoding="utf-8"))
+        flat = re.sub(r"\s+", "", text)
+        for line in hidden:
+            assert re.sub(r"\s+", "", line) not in flat, f"{page}: shows hidden test line {line!r}"
+
+
+def test_the_infinite_loop_was_stopped_by_the_cell_timeout(graded):
+    seconds = float(graded["rows"]["infinite_loop"]["seconds"])
+    feedback = graded["work"] / "grading" / "feedback" / "infinite_loop" / ASSIGNMENT / f"{NOTEBOOK}.html"
+    assert "KeyboardInterrupt" in visible_text(feedback.read_text(encoding="utf-8")) \
+        or "CellTimeoutError" in feedback.read_text(encoding="utf-8")
+    assert seconds < 60, f"took {seconds} s: the {CELL_TIMEOUT} s cell timeout did not stop it"
+
+
+def test_release_info_names_the_library_file_students_edit(graded):
+    info = json.loads((graded["work"] / "grading" / "cs231n-release.json").read_text())
+    assert "cs231n_lib/layers.py" in info["student_files"]
