@@ -170,7 +170,7 @@ def graded(tmp_path_factory):
     shutil.make_archive(str(submissions / "zipped"), "zip", work / "release", ASSIGNMENT)
     before = snapshot(submissions)
     result = run_cli("grade", "submissions", "--timeout", str(CELL_TIMEOUT), cwd=work)
-    with open(work / "grading" / "grades.csv", newline="", encoding="utf-8") as f:
+    with open(work / "grading" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     return {"work": work, "result": result, "rows": rows, "before": before, "after": snapshot(submissions),
             "submissions": submissions}
@@ -244,5 +244,5 @@ def test_the_infinite_loop_was_stopped_by_the_cell_timeout(graded):
 
 
 def test_release_info_names_the_library_file_students_edit(graded):
-    info = json.loads((graded["work"] / "grading" / "cs231n-release.json").read_text())
+    info = json.loads((graded["work"] / "grading" / f"cs231n-release-{ASSIGNMENT}.json").read_text())
     assert "cs231n_lib/layers.py" in info["student_files"]

@@ -13,7 +13,7 @@ from cs231n_lib.course.sandbox import DEFAULT_SANDBOX_USER
 DESCRIPTION = """\
 The course's workflow on nbgrader.
   instructors:    cs231n-course release  ->  hand out release/cs231n.zip
-                  cs231n-course grade submissions/  ->  grading/grades.csv, grading/feedback/
+                  cs231n-course grade submissions/  ->  grading/grades-cs231n.csv, grading/feedback/
   students:       cs231n-course validate  (runs the public tests of your notebooks)
   make lab runs:  cs231n-course workspace (builds or updates workspace/ from release/)
 """
@@ -43,11 +43,13 @@ def build_parser():
         "grade", help="autograde every submission, write feedback and grades.csv",
         description="Autograde copies of the submissions (never the originals) with nbgrader, "
                     "one student at a time in a sandbox, then write HTML feedback without hidden "
-                    "tests to <course-dir>/feedback/ and one row per student to <course-dir>/grades.csv.")
+                    "tests to <course-dir>/feedback/ and one row per student to <course-dir>/grades-<assignment>.csv.")
     grade.add_argument("submissions", type=Path,
                        help="folder with one folder or .zip per student, named by student id, "
                             "each holding the release layout (the notebooks and cs231n_lib/)")
     add_course_options(grade)
+    grade.add_argument("--assignment", default=None,
+                       help="which release to grade (default: the only one in the course directory)")
     grade.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
                        help="per-cell time limit; a cell still running is interrupted and scores 0 "
                             "(default: %(default)s)")
@@ -104,12 +106,13 @@ def run_grade(args):
     from cs231n_lib.course.grade import format_points, grade_submissions
 
     run = grade_submissions(args.submissions, args.course_dir, args.timeout, args.student_timeout,
-                            args.sandbox, args.sandbox_user)
+                            args.sandbox, args.sandbox_user, args.assignment)
     ok = [r for r in run.results if r.status.startswith("ok")]
     print(f"Graded {len(ok)} of {len(run.results)} submission(s) in {run.seconds:.1f} s "
           f"({'sandboxed' if run.sandboxed else 'NOT sandboxed: student code ran as you'}).")
     for r in run.results:
-        print(f"  {r.student:20s} {format_points(r.total):>6s}  {r.status}")
+        flag = f"  REVIEW {' '.join(r.review)}" if r.review else ""
+        print(f"  {r.student:20s} {format_points(r.total):>6s}  {r.status}{flag}")
     print(f"Grades: {run.csv_path}\nFeedback: {run.feedback_dir}/<student>/")
     return 0 if len(ok) == len(run.results) else 1
 
@@ -135,11 +138,12 @@ COMMANDS = {"release": run_release, "grade": run_grade, "validate": run_validate
 
 
 def main(argv=None):
+    args = build_parser().parse_args(argv)
+    # Imported after parsing: they pull in nbgrader, which --help does not need.
     from cs231n_lib.course.release import ReleaseError
     from cs231n_lib.course.sandbox import SandboxError
     from cs231n_lib.course.submissions import SubmissionError
 
-    args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (ReleaseError, SubmissionError, SandboxError, FileNotFoundError, ValueError) as error:

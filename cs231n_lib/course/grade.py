@@ -2,7 +2,7 @@
 
 For each student, in a process of its own with a wall-clock limit:
 nbgrader ``autograde`` (on a copy in ``<course-dir>/submitted/<student>/``) then
-``generate_feedback``. Afterwards ``<course-dir>/grades.csv`` gets one row per
+``generate_feedback``. Afterwards ``<course-dir>/grades-<assignment>.csv`` gets one row per
 student, and only the HTML feedback is kept in ``<course-dir>/feedback/``.
 """
 
@@ -21,10 +21,11 @@ from pathlib import Path
 from cs231n_lib.course.autograde_student import KERNEL_ENV
 from cs231n_lib.course.config import DEFAULT_CELL_TIMEOUT, library_dir, project_dir
 from cs231n_lib.course.release import private_dir, read_release_info
+from cs231n_lib.course.review import suspicious_answer_cells
 from cs231n_lib.course.sandbox import DEFAULT_SANDBOX_USER, ensure_user, sandbox_available, write_kernelspec
 from cs231n_lib.course.submissions import SubmissionError, copy_for_grading, find_submissions
 
-GRADES_CSV = "grades.csv"
+GRADES_CSV = "grades-{assignment}.csv"
 # Per student: kernel start and nbgrader's own work, on top of the cells' time.
 STUDENT_OVERHEAD_SECONDS = 120
 
@@ -36,6 +37,7 @@ class StudentResult:
     seconds: float = 0.0
     notebooks: dict = field(default_factory=dict)  # name -> (score, max_score)
     manual_pending: int = 0
+    review: list = field(default_factory=list)  # answer cells that reach for the checks
 
     @property
     def total(self):
@@ -52,7 +54,8 @@ class GradeRun:
 
 
 def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAULT_CELL_TIMEOUT,
-                      student_timeout=None, sandbox="auto", sandbox_user=DEFAULT_SANDBOX_USER, log=print):
+                      student_timeout=None, sandbox="auto", sandbox_user=DEFAULT_SANDBOX_USER, assignment=None,
+                      log=print):
     """Grade every submission in ``submissions_dir``; returns a GradeRun.
 
     sandbox: "auto" (when root on Linux), "yes" (fail if impossible) or "no".
@@ -61,7 +64,7 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     """
     start = time.perf_counter()
     course_dir = Path(course_dir).resolve()
-    info = read_release_info(course_dir)
+    info = read_release_info(course_dir, assignment)
     assignment, names = info["assignment"], info["notebooks"]
     submissions = find_submissions(submissions_dir)
     if not submissions:
@@ -93,7 +96,7 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
             read_scores(course_dir, assignment, [result])
             results.append(result)
             log(f"  {result.status}: {format_points(result.total)} points in {result.seconds:.1f} s")
-    csv_path = course_dir / GRADES_CSV
+    csv_path = course_dir / GRADES_CSV.format(assignment=assignment)
     write_csv(csv_path, names, results)
     return GradeRun(results, csv_path, course_dir / "feedback", use_sandbox, time.perf_counter() - start)
 
@@ -110,6 +113,7 @@ def grade_one(submission, course_dir, assignment, names, student_files, cell_tim
         result.status = f"not graded: {error}"
         return result
     missing = sorted(set(names) - set(found))
+    result.review = suspicious_answer_cells(course_dir / "submitted" / submission.student / assignment)
     command = [sys.executable, "-m", "cs231n_lib.course.autograde_student", str(course_dir), assignment,
                submission.student, str(cell_timeout), json.dumps(student_files)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -165,12 +169,13 @@ def format_points(value):
 
 
 def write_csv(path, names, results):
-    """One row per student: status, points per notebook, total, max total, cells awaiting manual grading."""
+    """One row per student: status, points per notebook, total, max total, cells awaiting manual
+    grading, answer cells to review by hand (see review.py), seconds."""
     maxima = {}
     for result in results:
         for name, (_, maximum) in result.notebooks.items():
             maxima[name] = maximum
-    header = ["student", "status", *names, "total", "max_total", "manual_pending", "seconds"]
+    header = ["student", "status", *names, "total", "max_total", "manual_pending", "review", "seconds"]
     partial = path.with_name(path.name + ".partial")
     with open(partial, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -180,5 +185,5 @@ def write_csv(path, names, results):
             points = [format_points(r.notebooks[n][0]) if n in r.notebooks else "" for n in names]
             writer.writerow([r.student, r.status, *points, format_points(r.total) if graded else "",
                              format_points(sum(maxima.get(n, 0) for n in names)), r.manual_pending,
-                             f"{r.seconds:.1f}"])
+                             " ".join(r.review), f"{r.seconds:.1f}"])
     os.replace(partial, path)

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from cs231n_lib.course.config import is_ignored
-from cs231n_lib.course.preprocessors import SOLUTION_MARKERS, replace_regions
+from cs231n_lib.course.preprocessors import HIDDEN_MARKERS, SOLUTION_MARKERS, replace_regions
 from cs231n_lib.solutions import solution_regions, strip_solutions
 
 
@@ -31,14 +31,18 @@ def normalize(text):
 
 
 def secrets_of_library(library):
-    """(secrets, public text) of every .py file under ``library``."""
+    """(secrets, public text) of the library: regions of every text file; public = its .py files."""
     secrets, public = [], []
-    for path in sorted(Path(library).rglob("*.py")):
+    for path in sorted(p for p in Path(library).rglob("*") if p.is_file()):
         if is_ignored(path.relative_to(library)):
             continue
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
         secrets += [Secret(f"{path.name} region {i + 1}", r) for i, r in enumerate(solution_regions(text, str(path)))]
-        public.append(strip_solutions(text, str(path)))
+        if path.suffix == ".py":  # code that ships; a note quoting a solution is a leak, not public text
+            public.append(strip_solutions(text, str(path)))
     return secrets, public
 
 
@@ -59,8 +63,8 @@ def secrets_of_notebooks(paths):
                 public.append(replace_regions(cell.source, SOLUTION_MARKERS, [])[0])
             elif is_answer_cell(cell):
                 secrets.append(Secret(where, cell.source))
-            else:
-                public.append(cell.source)
+            else:  # hidden tests are not public either
+                public.append(replace_regions(cell.source, HIDDEN_MARKERS, [])[0])
     return secrets, public
 
 

@@ -26,7 +26,7 @@ from cs231n_lib.course.leaks import find_leaks, secrets_of_library, secrets_of_n
 from cs231n_lib.course.nbgrader_run import NbgraderFailed, run_nbgrader
 from cs231n_lib.solutions import solution_regions, strip_solutions
 
-RELEASE_INFO = "cs231n-release.json"
+RELEASE_INFO = "cs231n-release-{assignment}.json"
 
 
 class ReleaseError(RuntimeError):
@@ -91,14 +91,22 @@ def write_student_library(library, destination):
             continue
         target = Path(destination) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".py":
-            text = path.read_text(encoding="utf-8")
-            if solution_regions(text, str(path)):
-                edited.append((Path(LIBRARY_NAME) / relative).as_posix())
-            target.write_text(strip_solutions(text, str(path)), encoding="utf-8")
-        else:
+        text = read_text_or_none(path)
+        if text is None:
             shutil.copyfile(path, target)
+            continue
+        if solution_regions(text, str(path)):
+            edited.append((Path(LIBRARY_NAME) / relative).as_posix())
+        target.write_text(strip_solutions(text, str(path)), encoding="utf-8")
     return edited
+
+
+def read_text_or_none(path):
+    """The file's text, or None for a binary (non-UTF-8) file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def zip_folder(folder, archive):
@@ -165,17 +173,42 @@ def release_course(course_dir="grading", release_dir="release", assignment=DEFAU
         "student_files": student_files,
         "released": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    (course_dir / RELEASE_INFO).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    (course_dir / RELEASE_INFO.format(assignment=assignment)).write_text(json.dumps(info, indent=1) + "\n",
+                                                                       encoding="utf-8")
+    (course_dir / "nbgrader_config.py").write_text(
+        NBGRADER_CONFIG.format(assignment=assignment, student_files=student_files), encoding="utf-8")
     return Release(assignment, folder, archive, [p.stem for p in chosen], student_files,
                    len(secrets) - len(skipped), time.perf_counter() - start, skipped)
 
 
-def read_release_info(course_dir):
-    path = Path(course_dir) / RELEASE_INFO
+def read_release_info(course_dir, assignment=None):
+    """What ``release`` recorded for ``assignment`` (default: the only one released in course_dir)."""
+    course_dir = Path(course_dir)
+    if assignment is None:
+        found = sorted(course_dir.glob(RELEASE_INFO.format(assignment="*")))
+        if len(found) > 1:
+            names = [json.loads(p.read_text(encoding="utf-8"))["assignment"] for p in found]
+            raise ReleaseError(f"{course_dir} holds several releases ({', '.join(names)}): pass --assignment")
+        path = found[0] if found else course_dir / RELEASE_INFO.format(assignment="<name>")
+    else:
+        path = course_dir / RELEASE_INFO.format(assignment=assignment)
     if not path.is_file():
         raise ReleaseError(
-            f"{course_dir} holds no release ({path.name} is missing): run `cs231n-course release "
-            f"--course-dir {course_dir}` first"
+            f"{course_dir} holds no release{f' of {assignment}' if assignment else ''}: run "
+            f"`cs231n-course release --course-dir {course_dir}` first"
         )
     return json.loads(path.read_text(encoding="utf-8"))
 
+
+NBGRADER_CONFIG = """\
+# Written by `cs231n-course release`: lets nbgrader's own tools (the formgrader for
+# written answers, `nbgrader export`) work in this course directory with the rules
+# cs231n-course grades by. Run them from this folder.
+import os
+
+from cs231n_lib.course.config import nbgrader_config
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+c.merge(nbgrader_config(os.path.dirname(os.path.abspath(__file__)), {assignment!r},
+                        student_files={student_files!r}))
+"""

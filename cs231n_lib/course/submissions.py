@@ -53,19 +53,25 @@ def find_submissions(folder):
         if student in found:
             raise SubmissionError(f"two submissions for {student}: {found[student].path.name} and {entry.name}; keep one")
         found[student] = Submission(student, entry)
-    return list(found.values())
+    return sorted(found.values(), key=lambda submission: submission.student)
 
 
 def assignment_root(folder, notebook_names):
     """The folder (at most MAX_SEARCH_DEPTH down) holding the most of the released notebooks."""
     best, best_count = None, 0
     for candidate in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
-        if len(candidate.relative_to(folder).parts) > MAX_SEARCH_DEPTH or is_ignored(candidate.relative_to(folder)):
+        relative = candidate.relative_to(folder)
+        if len(relative.parts) > MAX_SEARCH_DEPTH or is_ignored(relative) or through_symlink(folder, relative):
             continue
         count = sum((candidate / f"{name}.ipynb").is_file() for name in notebook_names)
         if count > best_count:
             best, best_count = candidate, count
     return best
+
+
+def through_symlink(folder, relative):
+    """True when a folder on the way from ``folder`` to ``folder/relative`` is a symlink."""
+    return any((folder / Path(*relative.parts[:n])).is_symlink() for n in range(1, len(relative.parts) + 1))
 
 
 def safe_extract(archive, destination):

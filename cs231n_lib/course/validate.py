@@ -8,8 +8,11 @@ Nothing is written: the notebooks are executed in memory.
 from pathlib import Path
 
 from cs231n_lib.course.config import DEFAULT_CELL_TIMEOUT, is_ignored
+from cs231n_lib.course.preprocessors import ANSI_ESCAPE
 
-ERROR_LINES_SHOWN = 3
+ERROR_LINES_SHOWN = 1
+# What nbgrader's Validator says of a written answer left as released.
+UNANSWERED = "You did not provide a response."
 
 
 def notebooks_in(paths):
@@ -51,14 +54,17 @@ def summarize(path, results):
                  "uses the released version of these, so undo your edits:"]
         lines += [f"    {first_line(cell['source'])}" for cell in results["changed"]]
         return lines, False
-    failed = results.get("failed", [])
+    problems = results.get("failed", [])
+    unanswered = [cell for cell in problems if cell["raw_error"].strip() == UNANSWERED]
+    failed = [cell for cell in problems if cell["raw_error"].strip() != UNANSWERED]
+    todo = (f"; {len(unanswered)} written answer(s) still to write (graded by hand)" if unanswered else "")
     if not failed:
-        return [f"{path.name}: all public tests pass"], True
-    lines = [f"{path.name}: {len(failed)} test(s) fail"]
+        return [f"{path.name}: all public tests pass{todo}"], True
+    lines = [f"{path.name}: {len(failed)} test(s) fail{todo}"]
     for cell in failed:
-        lines.append(f"  - test starting {first_line(cell['source'])!r}:")
-        error = [line for line in cell["raw_error"].splitlines() if line.strip()][-ERROR_LINES_SHOWN:]
-        lines += [f"      {line}" for line in error]
+        lines.append(f"  - the test starting {first_line(cell['source'])!r}:")
+        error = [line for line in ANSI_ESCAPE.sub("", cell["raw_error"]).splitlines() if line.strip()]
+        lines += [f"      {line.strip()}" for line in error[-ERROR_LINES_SHOWN:]]
     return lines, False
 
 
