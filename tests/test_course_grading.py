@@ -5,7 +5,9 @@ solutions; the points each must get are worked out in its comment. Notebook
 06's auto-graded cells: 06-conventions-check (1 point, the notebook exercise),
 06-forward-check (2, dropout_forward in cs231n_lib/layers.py, with hidden
 tests), 06-backward-check (2, dropout_backward). Its three written answers
-(1 point each) are graded by hand and count 0 until then.
+(1 point each) are graded by hand and count 0 until then. Two more: the
+release zipped (0 points), and a notebook exercise that catches the interrupt
+and runs on (nbgrader gives up on it: an error row, the others unaffected).
 """
 
 import csv
@@ -99,6 +101,11 @@ def write_submissions(release, submissions, course_dir):
         cell_by_id(nb, "06-conventions-answer").source = "while True:\n    pass"
     make("infinite_loop", SOLVED_LAYERS, loop_forever)
 
+    def swallow_interrupts(nb):
+        cell_by_id(nb, "06-conventions-answer").source = (
+            "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass")
+    make("ignores_interrupts", SOLVED_LAYERS, swallow_interrupts)
+
     raising = replace_region(SOLVED_LAYERS, "dropout_backward", 'raise RuntimeError("my backward is broken")')
     make("raises", raising, solve_notebook)
 
@@ -187,6 +194,14 @@ def test_each_fake_submission_gets_exactly_its_points(graded, student):
     assert float(row["max_total"]) == AUTO_POINTS + 3
 
 
+def test_a_kernel_that_ignores_interrupts_costs_only_its_own_grade(graded):
+    row = graded["rows"]["ignores_interrupts"]
+    assert row["status"].startswith(f"error: a cell went on running after being interrupted at the {CELL_TIMEOUT} s"), row
+    assert row["total"] == ""
+    assert float(row["seconds"]) < 60, row
+    assert "logs/ignores_interrupts.log" in row["status"]
+
+
 def test_a_zipped_submission_is_graded_like_a_folder(graded):
     assert graded["rows"]["zipped"]["status"] == "ok"
     assert float(graded["rows"]["zipped"]["total"]) == 0
@@ -197,15 +212,16 @@ def test_written_answers_wait_for_manual_grading(graded):
     assert graded["rows"]["untouched"]["manual_pending"] == "0"  # unanswered: nbgrader scores them 0
 
 
-def test_grade_exits_zero_and_reports_each_student(graded):
-    assert graded["result"].returncode == 0, graded["result"].stdout + graded["result"].stderr
+def test_grade_exits_one_and_reports_each_student(graded):
+    # 1: one submission (ignores_interrupts) could not be graded, and the exit status says so.
+    assert graded["result"].returncode == 1, graded["result"].stdout + graded["result"].stderr
     for student in EXPECTED:
         assert student in graded["result"].stdout
 
 
 def test_submissions_are_byte_identical_after_grading(graded):
     assert graded["before"] == graded["after"]
-    assert len(graded["before"]) > 8 * 10
+    assert len(graded["before"]) > 9 * 10
 
 
 def test_the_thief_read_nothing_and_left_the_gradebook_alone(graded):
@@ -227,6 +243,7 @@ def test_feedback_holds_no_hidden_test_text(graded):
     assert hidden, "notebook 06 has no hidden tests: this test would prove nothing"
     pages = sorted((graded["work"] / "grading" / "feedback").rglob("*"))
     files = [p for p in pages if p.is_file()]
+    # One page per graded student: EXPECTED and the zipped one (ignores_interrupts has none).
     assert len(files) == len(EXPECTED) + 1 and all(p.suffix == ".html" for p in files), files
     for page in files:
         text = visible_text(page.read_text(encoding="utf-8"))

@@ -54,7 +54,8 @@ def build_parser():
                        help="per-cell time limit; a cell still running is interrupted and scores 0 "
                             "(default: %(default)s)")
     grade.add_argument("--student-timeout", type=int, default=None, metavar="SECONDS",
-                       help="wall-clock limit for one student (default: enough for every cell to hit --timeout)")
+                       help="wall-clock limit for one student, for a kernel that ignores interrupts "
+                            "(default: 120 + 3 x --timeout per notebook)")
     grade.add_argument("--sandbox", choices=["auto", "yes", "no"], default="auto",
                        help="run student code as an unprivileged user in a private view of the disk: "
                             "needs root on Linux; auto = when possible (default: %(default)s)")

@@ -59,8 +59,9 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     """Grade every submission in ``submissions_dir``; returns a GradeRun.
 
     sandbox: "auto" (when root on Linux), "yes" (fail if impossible) or "no".
-    student_timeout: wall-clock seconds per student (default: the cells' timeouts
-    could not exceed it in a normal submission: cells x cell_timeout, capped).
+    student_timeout: wall-clock seconds for one student, after which their grading is
+    stopped (default: STUDENT_OVERHEAD_SECONDS + 3 x cell_timeout per notebook, 29 min
+    for the whole course at 60 s; a full submission takes about 34 s).
     """
     start = time.perf_counter()
     course_dir = Path(course_dir).resolve()
@@ -88,7 +89,7 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
         env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(filter(None, [str(private / "jupyter"),
                                                                          os.environ.get("JUPYTER_PATH")])))
         env[KERNEL_ENV] = "cs231n-grading"
-        limit = student_timeout or STUDENT_OVERHEAD_SECONDS + cell_timeout * max(20, 12 * len(names))
+        limit = student_timeout or STUDENT_OVERHEAD_SECONDS + 3 * cell_timeout * len(names)
         for submission in submissions:
             log(f"Grading {submission.student} ...")
             result = grade_one(submission, course_dir, assignment, names, info["student_files"],
@@ -121,7 +122,10 @@ def grade_one(submission, course_dir, assignment, names, student_files, cell_tim
     log_file = private_dir(course_dir / "logs") / f"{submission.student}.log"
     try:
         output, _ = process.communicate(timeout=limit)
-        if process.returncode != 0:
+        if process.returncode != 0 and "CellTimeoutError" in (output or ""):
+            result.status = (f"error: a cell went on running after being interrupted at the {cell_timeout} s "
+                             f"timeout, so nbgrader gave up on the notebook; see logs/{log_file.name}")
+        elif process.returncode != 0:
             result.status = f"error: nbgrader failed, see logs/{log_file.name}"
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)  # its kernel dies with it (PR_SET_PDEATHSIG)
