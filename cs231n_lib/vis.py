@@ -18,6 +18,7 @@ Images come in (N, H, W, C), the layout ``imshow`` wants, or in the library's
 figure.
 """
 
+import io
 import math
 import numbers
 
@@ -436,6 +437,16 @@ def plot_misclassified(X, y_true, y_pred, class_names=None, max_images=16, layou
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
+
+
+def figure_png(fig):
+    """The figure as PNG bytes; the figure is closed. For ipywidgets.Image widgets."""
+    try:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)
 
 
 def _axes_or_new(ax, figsize):

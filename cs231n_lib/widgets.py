@@ -15,8 +15,8 @@ next one hanging over the edge (dashed, hatched, labelled), the columns the
 filter never covers, and, instead of an output grid, the library's own
 explanation from ``conv_output_size`` with the settings that would fit.
 
-``spatial_explorer()`` puts that figure behind four ipywidgets sliders. Its
-callback, ``show_conv_geometry``, is a plain function.
+``spatial_explorer()`` puts that figure behind four ipywidgets sliders;
+``show_conv_geometry`` displays it once, for a notebook without widgets.
 
 Colours come from ``vis.OKABE_ITO`` and no meaning rests on colour alone:
 padding also carries 0s, the misfit is also dashed, hatched and labelled.
@@ -34,7 +34,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from cs231n_lib.shapes import conv_output_size
 from cs231n_lib.validation import require_non_negative_int, require_positive_int
-from cs231n_lib.vis import OKABE_ITO
+from cs231n_lib.vis import OKABE_ITO, figure_png
 
 # Largest padded input drawn: beyond it the cells get too small to read.
 MAX_PADDED_SIZE = 64
@@ -141,12 +141,20 @@ def show_conv_geometry(n, f, stride=1, pad=0):
         plt.close(fig)
 
 
-def spatial_explorer(n=7, f=3, stride=1, pad=0, *, max_n=16, max_f=7, max_stride=4, max_pad=3):
-    """Sliders for N, F, S and P wired to ``show_conv_geometry``.
+def conv_geometry_png(n, f, stride=1, pad=0):
+    """conv_geometry_figure(n, f, stride, pad) as PNG bytes (the figure is closed)."""
+    return figure_png(conv_geometry_figure(n, f, stride, pad))
 
-    Returns the ipywidgets ``interactive`` box (the sliders and the figure
-    below them); make it the last line of a cell to display it. The figure is
-    redrawn when a slider is released.
+
+def spatial_explorer(n=7, f=3, stride=1, pad=0, *, max_n=16, max_f=7, max_stride=4, max_pad=3):
+    """Sliders for N, F, S and P over the figure of ``conv_geometry_figure``.
+
+    Returns an ipywidgets VBox: the four IntSliders, then an Image of the
+    figure, redrawn when a slider is released; make it the last line of a cell
+    to display it. An Image rather than ``interactive``'s Output area: executing
+    a cell that displays into an Output widget sometimes loses the cell's
+    execute reply under headless runners (nbclient, used by nbval and
+    nbgrader), which then wait out their whole timeout.
     """
     import ipywidgets as widgets
 
@@ -154,13 +162,16 @@ def spatial_explorer(n=7, f=3, stride=1, pad=0, *, max_n=16, max_f=7, max_stride
         return widgets.IntSlider(value=value, min=low, max=high, step=1, description=description,
                                  continuous_update=False, style={"description_width": "initial"})
 
-    return widgets.interactive(
-        show_conv_geometry,
-        n=slider(n, 1, max_n, "input size N"),
-        f=slider(f, 1, max_f, "filter size F"),
-        stride=slider(stride, 1, max_stride, "stride S"),
-        pad=slider(pad, 0, max_pad, "padding P"),
-    )
+    sliders = [slider(n, 1, max_n, "input size N"), slider(f, 1, max_f, "filter size F"),
+               slider(stride, 1, max_stride, "stride S"), slider(pad, 0, max_pad, "padding P")]
+    image = widgets.Image(value=conv_geometry_png(n, f, stride, pad), format="png")
+
+    def redraw(_change):
+        image.value = conv_geometry_png(*(s.value for s in sliders))
+
+    for s in sliders:
+        s.observe(redraw, names="value")
+    return widgets.VBox([*sliders, image])
 
 
 # ---------------------------------------------------------------------------

@@ -294,5 +294,9 @@ def test_race_widget_slides_over_the_steps(capsys):
     assert len(sliders) == 1
     slider = sliders[0]
     assert (slider.min, slider.max, slider.value, slider.description) == (0, 12, 0, "step")
+    (image,) = [child for child in widget.children if isinstance(child, ipywidgets.Image)]
+    first = bytes(image.value)  # the widget holds a memoryview
+    assert first.startswith(b"\x89PNG")
     slider.value = 4  # redraws through plot_races, then closes the figure
+    assert bytes(image.value).startswith(b"\x89PNG") and bytes(image.value) != first
     assert plt.get_fignums() == []

@@ -217,11 +217,23 @@ def test_callback_displays_the_figure_then_closes_it(displayed):
     assert not plt.get_fignums()
 
 
-def test_explorer_has_four_sliders_wired_to_the_callback(displayed):
+def test_explorer_has_four_sliders_wired_to_the_figure(monkeypatch):
     import ipywidgets
 
+    import cs231n_lib.widgets as widgets_module
+
+    titles = []
+    real_figure = widgets_module.conv_geometry_figure
+
+    def recording_figure(*args):
+        fig = real_figure(*args)
+        titles.append(fig.get_suptitle())
+        return fig
+
+    monkeypatch.setattr(widgets_module, "conv_geometry_figure", recording_figure)
     box = spatial_explorer()
     sliders = [w for w in box.children if isinstance(w, ipywidgets.IntSlider)]
+    (image,) = [w for w in box.children if isinstance(w, ipywidgets.Image)]
     assert [(s.description, s.value, s.min, s.max) for s in sliders] == [
         ("input size N", 7, 1, 16),
         ("filter size F", 3, 1, 7),
@@ -229,9 +241,11 @@ def test_explorer_has_four_sliders_wired_to_the_callback(displayed):
         ("padding P", 0, 0, 3),
     ]
     assert all(not s.continuous_update for s in sliders)
+    first = bytes(image.value)  # the widget holds a memoryview
     sliders[2].value = 3  # stride 3 on 7x7 with 3x3: does not fit
-    titles = [title for _, title, _ in displayed]
     assert titles[0].endswith("= 5: output 5x5")
     assert titles[-1].endswith("stride 3 does not fit")
+    assert first.startswith(b"\x89PNG") and bytes(image.value).startswith(b"\x89PNG")
+    assert bytes(image.value) != first
     assert not plt.get_fignums()
     box.close()
