@@ -343,3 +343,14 @@ def test_secrets_of_library_takes_every_region_and_the_stripped_files_as_public(
     secrets, public = secrets_of_library(tmp_path)
     assert secrets == [Secret("a.py region 1", "    return 1")]
     assert public == ["def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()\n", "X = 2\n"]
+
+
+def test_a_release_never_replaces_a_release_folder_someone_edited(tmp_path):
+    release_course(tmp_path / "grading", tmp_path / "release", ASSIGNMENT, notebooks=[NOTEBOOK], log=quiet)
+    layers = tmp_path / "release" / ASSIGNMENT / "cs231n_lib" / "layers.py"
+    release_course(tmp_path / "grading", tmp_path / "release", ASSIGNMENT, notebooks=[NOTEBOOK], log=quiet)
+    layers.write_text(layers.read_text(encoding="utf-8") + "# my work\n", encoding="utf-8")
+    with pytest.raises(ReleaseError) as info:
+        release_course(tmp_path / "grading", tmp_path / "release", ASSIGNMENT, notebooks=[NOTEBOOK], log=quiet)
+    assert "cs231n_lib/layers.py" in str(info.value) and "Move" in str(info.value)
+    assert layers.read_text(encoding="utf-8").endswith("# my work\n")

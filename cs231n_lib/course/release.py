@@ -11,6 +11,7 @@ Steps:
    cell without regions) is searched for in every released file and in the zip.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -109,6 +110,35 @@ def read_text_or_none(path):
         return None
 
 
+def file_hashes(folder):
+    """{relative path: sha256} of every file under folder."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def refuse_to_replace_edited(folder, manifest):
+    """Raise ReleaseError when someone changed or added files in a previous release folder.
+
+    A release folder is rebuilt whole; work done inside it would be lost, so it
+    must be moved aside first (students work in workspace/ or their own copy).
+    """
+    if not folder.exists():
+        return
+    built = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
+    if built is None:
+        changed = sorted(file_hashes(folder))
+    else:
+        now = file_hashes(folder)
+        changed = sorted(name for name in now.keys() | built.keys() if now.get(name) != built.get(name))
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise ReleaseError(
+            f"{folder} holds files that differ from the release built there ({shown}): "
+            f"they could be someone's work, so nothing was replaced. Move {folder} aside (or delete "
+            "it if it holds nothing of yours) and run release again; work belongs in workspace/."
+        )
+
+
 def zip_folder(folder, archive):
     """Zip ``folder`` so that it unpacks as ``<folder name>/...``; written atomically."""
     folder, archive = Path(folder), Path(archive)
@@ -152,8 +182,10 @@ def release_course(course_dir="grading", release_dir="release", assignment=DEFAU
     release_dir = Path(release_dir)
     release_dir.mkdir(parents=True, exist_ok=True)
     folder = release_dir / assignment
+    manifest = release_dir / f"{assignment}.manifest.json"
+    refuse_to_replace_edited(folder, manifest)
     if folder.exists():
-        shutil.rmtree(folder)  # a build output, replaced whole (students work in workspace/)
+        shutil.rmtree(folder)  # a build output, unchanged since built (checked just above)
     shutil.copytree(built, folder)
     archive = release_dir / f"{assignment}.zip"
     zip_folder(folder, archive)
@@ -166,6 +198,7 @@ def release_course(course_dir="grading", release_dir="release", assignment=DEFAU
         shutil.rmtree(folder)
         archive.unlink()
         raise ReleaseError("solution text found in the release (release removed):\n" + "\n".join(leaks))
+    manifest.write_text(json.dumps(file_hashes(folder), indent=1) + "\n", encoding="utf-8")
 
     info = {
         "assignment": assignment,
