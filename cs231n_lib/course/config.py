@@ -1,5 +1,6 @@
 """Where the course's files live, and the nbgrader configuration every command uses."""
 
+import os
 from pathlib import Path
 
 from traitlets.config import Config
@@ -34,6 +35,23 @@ def is_ignored(path):
     return any(part in IGNORED_NAMES for part in path.parts) or path.suffix in IGNORED_SUFFIXES
 
 
+def course_files(folder):
+    """Sorted paths of the files under ``folder`` that are not ignored (symlinked folders not entered)."""
+    found = []
+    for parent, subfolders, names in os.walk(folder):
+        subfolders[:] = [name for name in subfolders if name not in IGNORED_NAMES]
+        found += [Path(parent) / name for name in names if not is_ignored(Path(name))]
+    return sorted(found)
+
+
+def read_text_or_none(path):
+    """The file's text, or None for a binary (non-UTF-8) file."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFAULT_CELL_TIMEOUT,
                     kernel_name=None, student_files=()):
     """The traitlets Config for NbGraderAPI on the course directory ``course_dir``.
@@ -57,7 +75,7 @@ def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFA
     c = Config()
     c.CourseDirectory.root = str(Path(course_dir).resolve())
     c.CourseDirectory.course_id = "cs231n-course"
-    c.CourseDirectory.ignore = list(IGNORED_NAMES) + ["*.pyc", "*.pyo", "feedback"]
+    c.CourseDirectory.ignore = [*IGNORED_NAMES, *(f"*{suffix}" for suffix in IGNORED_SUFFIXES), "feedback"]
     # Same order as nbgrader 0.9's default, with the strict marker rules swapped in.
     c.GenerateAssignment.preprocessors = [
         IncludeHeaderFooter, InstantiateTests, LockCells, StrictClearSolutions, ClearOutput,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from cs231n_lib.course.config import is_ignored
+from cs231n_lib.course.config import course_files, read_text_or_none
 from cs231n_lib.course.preprocessors import HIDDEN_MARKERS, SOLUTION_MARKERS, replace_regions
 from cs231n_lib.solutions import solution_regions, strip_solutions
 
@@ -33,12 +33,9 @@ def normalize(text):
 def secrets_of_library(library):
     """(secrets, public text) of the library: regions of every text file; public = its .py files."""
     secrets, public = [], []
-    for path in sorted(p for p in Path(library).rglob("*") if p.is_file()):
-        if is_ignored(path.relative_to(library)):
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
+    for path in course_files(library):
+        text = read_text_or_none(path)
+        if text is None:
             continue
         secrets += [Secret(f"{path.name} region {i + 1}", r) for i, r in enumerate(solution_regions(text, str(path)))]
         if path.suffix == ".py":  # code that ships; a note quoting a solution is a leak, not public text

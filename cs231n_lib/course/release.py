@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cs231n_lib.course.config import (
-    DEFAULT_ASSIGNMENT, LIBRARY_NAME, is_ignored, library_dir, nbgrader_config,
+    DEFAULT_ASSIGNMENT, LIBRARY_NAME, course_files, is_ignored, library_dir, nbgrader_config, read_text_or_none,
 )
 from cs231n_lib.course.leaks import find_leaks, secrets_of_library, secrets_of_notebooks
 from cs231n_lib.course.nbgrader_run import NbgraderFailed, run_nbgrader
@@ -86,10 +86,8 @@ def write_student_library(library, destination):
     """
     library = Path(library)
     edited = []
-    for path in sorted(library.rglob("*")):
+    for path in course_files(library):
         relative = path.relative_to(library)
-        if path.is_dir() or is_ignored(relative):
-            continue
         target = Path(destination) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         text = read_text_or_none(path)
@@ -100,14 +98,6 @@ def write_student_library(library, destination):
             edited.append((Path(LIBRARY_NAME) / relative).as_posix())
         target.write_text(strip_solutions(text, str(path)), encoding="utf-8")
     return edited
-
-
-def read_text_or_none(path):
-    """The file's text, or None for a binary (non-UTF-8) file."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 def file_hashes(folder):

@@ -47,11 +47,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cs231n_lib.course.config import course_files
+
 MANIFEST_NAME = ".course-manifest.json"
 UPDATES_DIR = "course-updates"
 MANIFEST_FORMAT = 1
-IGNORED_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints"})
-IGNORED_SUFFIXES = (".pyc",)
 
 # What _current_state returns besides a sha256: nothing is there, or
 # something the course must not write to (a symlink, a folder, ...).
@@ -152,13 +152,7 @@ def _release_files(release):
             f"No course release at {release.as_posix()}/. Build it with "
             "`cs231n-course release`, or run `make lab`, which builds it first."
         )
-    found = {}
-    for folder, subfolders, names in os.walk(release):
-        subfolders[:] = [name for name in subfolders if name not in IGNORED_DIRS]
-        for name in names:
-            if not name.endswith(IGNORED_SUFFIXES):
-                path = Path(folder) / name
-                found[path.relative_to(release).as_posix()] = path
+    found = {path.relative_to(release).as_posix(): path for path in course_files(release)}
     if not found:
         raise ValueError(
             f"The course release {release.as_posix()}/ holds no files. Rebuild it with "
