@@ -20,7 +20,9 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
 
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+from cs231n_lib.solutions import BEGIN, END, marked_regions, replace_marked_regions
+
+SOLUTION_MARKERS = (BEGIN, END)
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HIDDEN_LINE_NOTE = "      [a line of a hidden test]"
@@ -32,25 +34,11 @@ def replace_regions(source, markers, stub_lines):
     The stub takes the BEGIN marker's indentation. Raises RuntimeError (as
     nbgrader does) on a nested or unclosed region.
     """
-    begin, end = markers
-    out, inside, found = [], False, False
-    for line in source.split("\n"):
-        stripped = line.strip()
-        if stripped == begin:
-            if inside:
-                raise RuntimeError(f"nested '{begin}' in:\n{source}")
-            inside = found = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.extend(indent + stub for stub in stub_lines)
-        elif stripped == end:
-            if not inside:
-                raise RuntimeError(f"'{end}' without '{begin}' in:\n{source}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise RuntimeError(f"'{begin}' is never closed by '{end}' in:\n{source}")
-    return "\n".join(out), found
+    try:
+        lines, count = replace_marked_regions(source.split("\n"), stub_lines, *markers)
+    except ValueError as error:
+        raise RuntimeError(f"{error} in:\n{source}") from None
+    return "\n".join(lines), count > 0
 
 
 class StrictClearSolutions(ClearSolutions):
@@ -75,16 +63,9 @@ class StrictClearHiddenTests(ClearHiddenTests):
 
 def hidden_test_lines(source):
     """The non-blank lines (stripped) between whole-line hidden-test markers."""
-    lines, inside = [], False
-    for line in source.split("\n"):
-        stripped = line.strip()
-        if stripped == HIDDEN_MARKERS[0]:
-            inside = True
-        elif stripped == HIDDEN_MARKERS[1]:
-            inside = False
-        elif inside and stripped:
-            lines.append(stripped)
-    return lines
+    lines = source.split("\n")
+    return [line.strip() for first, last, _ in marked_regions(lines, *HIDDEN_MARKERS)
+            for line in lines[first + 1:last] if line.strip()]
 
 
 class RedactHiddenTracebacks(NbGraderPreprocessor):
