@@ -52,6 +52,13 @@ def read_text_or_none(path):
         return None
 
 
+def set_execution_limits(config, cell_timeout):
+    """Per-cell timeout for nbgrader's Execute; a cell still running then is interrupted."""
+    config.Execute.timeout = int(cell_timeout)
+    config.Execute.interrupt_on_timeout = True
+    config.Execute.startup_timeout = 120
+
+
 def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFAULT_CELL_TIMEOUT,
                     kernel_name=None, student_files=()):
     """The traitlets Config for NbGraderAPI on the course directory ``course_dir``.
@@ -90,9 +97,7 @@ def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFA
         Execute, StderrToStdout, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
-    c.Execute.timeout = int(cell_timeout)
-    c.Execute.interrupt_on_timeout = True
-    c.Execute.startup_timeout = 120
+    set_execution_limits(c, cell_timeout)
     if kernel_name:
         c.Execute.kernel_name = kernel_name
     c.GenerateFeedback.preprocessors = [

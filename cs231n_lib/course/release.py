@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cs231n_lib.course.config import (
-    DEFAULT_ASSIGNMENT, LIBRARY_NAME, course_files, is_ignored, library_dir, nbgrader_config, read_text_or_none,
+    DEFAULT_ASSIGNMENT, LIBRARY_NAME, course_files, default_notebooks_dir, is_ignored, library_dir,
+    nbgrader_config, read_text_or_none,
 )
 from cs231n_lib.course.leaks import find_leaks, secrets_of_library, secrets_of_notebooks
 from cs231n_lib.course.nbgrader_run import NbgraderFailed, run_nbgrader
@@ -143,8 +144,6 @@ def zip_folder(folder, archive):
 def release_course(course_dir="grading", release_dir="release", assignment=DEFAULT_ASSIGNMENT,
                    notebooks_dir=None, notebooks=None, library=None, log=print):
     """Build the student release; returns a Release. Raises ReleaseError on failure or leak."""
-    from cs231n_lib.course.config import default_notebooks_dir
-
     start = time.perf_counter()
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     if notebooks_dir is None:

@@ -7,7 +7,7 @@ Nothing is written: the notebooks are executed in memory.
 
 from pathlib import Path
 
-from cs231n_lib.course.config import DEFAULT_CELL_TIMEOUT, is_ignored
+from cs231n_lib.course.config import DEFAULT_CELL_TIMEOUT, is_ignored, set_execution_limits
 from cs231n_lib.course.preprocessors import ANSI_ESCAPE
 
 ERROR_LINES_SHOWN = 1
@@ -37,8 +37,7 @@ def make_validator(cell_timeout):
     from cs231n_lib.course.preprocessors import StderrToStdout
 
     config = Config()
-    config.Execute.timeout = int(cell_timeout)
-    config.Execute.interrupt_on_timeout = True
+    set_execution_limits(config, cell_timeout)
     validator = Validator(config=config)
     validator.preprocessors = [CheckCellMetadata, ClearOutput, Execute, StderrToStdout]
     return validator
