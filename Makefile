@@ -26,7 +26,7 @@ TEST_STAMP := $(VENV)/.stamp-install-test
 # The student release the workspace is made from, rebuilt when the course changes.
 # Its nbgrader course directory is build/lab-course, never the instructor's grading/.
 RELEASE_ZIP := release/cs231n.zip
-RELEASE_INPUTS := $(wildcard notebooks/*.ipynb cs231n_lib/*.py cs231n_lib/*/*.py)
+RELEASE_INPUTS := $(wildcard notebooks/*.ipynb cs231n_lib/*.py cs231n_lib/*/*.py cs231n_course/*.py)
 
 .PHONY: lab test bench clean distclean
 .DELETE_ON_ERROR:
@@ -34,14 +34,14 @@ RELEASE_INPUTS := $(wildcard notebooks/*.ipynb cs231n_lib/*.py cs231n_lib/*/*.py
 # The workspace update never overwrites a file you changed (see README).
 # CS231N_DATA points the workspace's library at datasets/ of this checkout.
 lab: $(RELEASE_ZIP)
-	$(VPY) -m cs231n_lib.course workspace
+	$(VPY) -m cs231n_course workspace
 	@root_flag=; if [ "$$(id -u)" = 0 ]; then root_flag=--allow-root; fi; \
 	echo "Starting JupyterLab on workspace/ (Ctrl-C to stop); solutions to compare with are in notebooks/"; \
 	CS231N_DATA="$${CS231N_DATA:-$(CURDIR)/datasets}"; export CS231N_DATA; \
 	exec $(VPY) -m jupyter lab --ServerApp.root_dir="$(CURDIR)/workspace" $$root_flag $(LAB_ARGS)
 
 $(RELEASE_ZIP): $(RELEASE_INPUTS) $(LAB_STAMP)
-	$(VPY) -m cs231n_lib.course release --course-dir build/lab-course
+	$(VPY) -m cs231n_course release --course-dir build/lab-course
 
 test: $(TEST_STAMP)
 	$(VPY) -m pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)

@@ -1,11 +1,11 @@
-"""Tests for cs231n_lib.course.cli: the ``cs231n-course`` command's options, exit codes and messages.
+"""Tests for cs231n_course.cli: the ``cs231n-course`` command's options, exit codes and messages.
 
 Oracles: the exit code and the text each command prints; the instructor's own
 files (cs231n_lib/layers.py and notebook 06's answer cells), copied into the
 release to make a solved copy; a digest of every file of the copy validated,
 before and after. The release runs once for the module (in process, through
 ``main``); the three validate runs start together as ``python -m
-cs231n_lib.course`` processes (about 8 s each, 2 CPUs suffice).
+cs231n_course`` processes (about 8 s each, 2 CPUs suffice).
 """
 
 import contextlib
@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cs231n_lib.course.cli import main
+from cs231n_course.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "06_dropout"
@@ -30,7 +30,7 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 def start_cli(*args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "cs231n_lib.course", *map(str, args)], cwd=cwd, env=ENV,
+    return subprocess.Popen([sys.executable, "-m", "cs231n_course", *map(str, args)], cwd=cwd, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -111,7 +111,7 @@ def validations(released, tmp_path_factory):
 
 
 def test_the_module_runs_as_the_command_and_its_help_lists_every_subcommand():
-    result = subprocess.run([sys.executable, "-m", "cs231n_lib.course", "--help"], env=ENV,
+    result = subprocess.run([sys.executable, "-m", "cs231n_course", "--help"], env=ENV,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: cs231n-course [-h] COMMAND ...")

@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cs231n_lib.course.preprocessors import hidden_test_lines
-from cs231n_lib.course.sandbox import sandbox_available
+from cs231n_course.preprocessors import hidden_test_lines
+from cs231n_course.sandbox import sandbox_available
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "06_dropout"
@@ -46,7 +46,7 @@ EXPECTED = {
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "cs231n_lib.course", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "cs231n_course", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=600)
 
 

@@ -1,4 +1,4 @@
-"""Tests for cs231n_lib.course.preprocessors: the strict marker rules and the grading fixes.
+"""Tests for cs231n_course.preprocessors: the strict marker rules and the grading fixes.
 
 Oracles: the exact source each replacement must produce, written out by hand;
 nbformat cells with the nbgrader metadata the course uses, run through the
@@ -9,7 +9,7 @@ No kernel, no nbgrader app: everything runs in memory.
 import nbformat
 import pytest
 
-from cs231n_lib.course.preprocessors import (
+from cs231n_course.preprocessors import (
     HIDDEN_LINE_NOTE, HIDDEN_MARKERS, SOLUTION_MARKERS, RedactHiddenTracebacks, StderrToStdout,
     StrictClearHiddenTests, StrictClearSolutions, hidden_test_lines, redact, replace_regions,
 )

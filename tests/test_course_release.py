@@ -1,4 +1,4 @@
-"""Tests for cs231n_lib.course.release and cs231n_lib.course.leaks.
+"""Tests for cs231n_course.release and cs231n_course.leaks.
 
 Oracles: the instructor's own files (the solution texts of cs231n_lib/layers.py
 and of notebook 06 must be absent from the release, the rest present); a fresh
@@ -23,12 +23,12 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from cs231n_lib.course.leaks import Secret, find_leaks, normalize, secrets_of_library, secrets_of_notebooks
-from cs231n_lib.course.preprocessors import StrictClearSolutions
-from cs231n_lib.course.release import (
+from cs231n_course.leaks import Secret, find_leaks, normalize, secrets_of_library, secrets_of_notebooks
+from cs231n_course.preprocessors import StrictClearSolutions
+from cs231n_course.release import (
     RELEASE_INFO, ReleaseError, read_release_info, release_course, select_notebooks,
 )
-from cs231n_lib.solutions import solution_regions
+from cs231n_course.solutions import solution_regions
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

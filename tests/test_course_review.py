@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from cs231n_lib.course.review import suspicious_answer_cells
+from cs231n_course.review import suspicious_answer_cells
 
 
 def answer(source, grade_id):

@@ -1,4 +1,4 @@
-"""Tests for cs231n_lib.course.submissions: finding submissions and copying them for grading.
+"""Tests for cs231n_course.submissions: finding submissions and copying them for grading.
 
 Oracles: the files each test writes (names and bytes, compared after the copy);
 sha256 digests and link targets of every entry of a submission taken before and
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cs231n_lib.course import submissions
-from cs231n_lib.course.submissions import (
+from cs231n_course import submissions
+from cs231n_course.submissions import (
     Submission, SubmissionError, assignment_root, copy_for_grading, find_submissions, safe_extract,
 )
 

@@ -1,4 +1,4 @@
-"""Tests for cs231n_lib.course.workspace: the student's workspace and its sync.
+"""Tests for cs231n_course.workspace: the student's workspace and its sync.
 
 Oracles: the bytes on disk (every file a test cares about is read back and
 compared with what the student or the course wrote); sha256 digests computed
@@ -14,7 +14,7 @@ import stat
 
 import pytest
 
-from cs231n_lib.course.workspace import SyncReport, format_report, sync_workspace
+from cs231n_course.workspace import SyncReport, format_report, sync_workspace
 
 COURSE = {
     "01_spatial_arithmetic.ipynb": b'{"cells": ["spatial"]}\n',

@@ -25,6 +25,8 @@ else:  # Python 3.10: tomli usually comes along with pytest; skip if it did not.
     tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parent.parent
+# The library the notebooks import, and the instructor tooling behind cs231n-course.
+PACKAGES = ("cs231n_lib", "cs231n_course")
 # tomllib is stdlib from 3.11 on; the guard above covers 3.10.
 STDLIB = set(sys.stdlib_module_names) | {"tomllib"}
 # Imports that a test guards itself, on top of those found in importorskip("...") calls.
@@ -163,8 +165,9 @@ def notebook_cells(path):
 
 def code_to_check():
     """(where, source, group its imports must come from) for all the project's code."""
-    for path in sorted((ROOT / "cs231n_lib").rglob("*.py")):
-        yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"), "runtime"
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"), "runtime"
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         for where, source in notebook_cells(path):
             yield where, source, "runtime"
@@ -187,7 +190,7 @@ def module_to_distributions():
 
 def test_every_import_comes_from_a_declared_dependency():
     code = list(code_to_check())
-    local = {"cs231n_lib", "tests", "benchmarks", "conftest"} | {
+    local = {*PACKAGES, "tests", "benchmarks", "conftest"} | {
         path.stem for folder in ("tests", "benchmarks") for path in (ROOT / folder).rglob("*.py")
     }
     optional = OPTIONAL_IMPORTS | {name for _, source, _ in code for name in importorskip_names(source)}
@@ -223,6 +226,15 @@ def test_import_scanner_reads_imports_and_importorskip_calls():
     assert set(importorskip_names(sample)) == {"n"}
 
 
+def test_the_library_never_imports_the_instructor_package():
+    # Students get cs231n_lib without cs231n_course: an import would break their copy.
+    importers = [
+        str(path.relative_to(ROOT)) for path in sorted((ROOT / "cs231n_lib").rglob("*.py"))
+        if "cs231n_course" in set(imported_modules(path.read_text(encoding="utf-8")))
+    ]
+    assert not importers, f"{importers} import cs231n_course, which no release contains"
+
+
 def test_import_scanner_finds_numpy_in_the_library():
     modules = [p for p in (ROOT / "cs231n_lib").rglob("*.py") if p.name != "__init__.py"]
     if not modules:
@@ -238,9 +250,10 @@ def test_every_library_package_is_in_the_distribution():
 
     setuptools_config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     packages = sorted(
-        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "cs231n_lib").rglob("__init__.py")
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for package in PACKAGES for init in (ROOT / package).rglob("__init__.py")
     )
-    assert packages and "cs231n_lib" in packages
+    assert set(PACKAGES) <= set(packages)
     declared = setuptools_config.get("packages", {})
     if isinstance(declared, list):
         missing = [p for p in packages if p not in declared]

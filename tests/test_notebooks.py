@@ -22,7 +22,7 @@ import pytest
 from nbclient import NotebookClient
 
 from cs231n_lib.checks.common import NOT_IMPLEMENTED
-from cs231n_lib.solutions import strip_solutions
+from cs231n_course.solutions import strip_solutions
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"

@@ -1,10 +1,10 @@
-"""Tests for cs231n_lib.solutions: stripping solution regions, and the library's own regions."""
+"""Tests for cs231n_course.solutions: stripping solution regions, and the library's own regions."""
 
 from pathlib import Path
 
 import pytest
 
-from cs231n_lib.solutions import solution_regions, strip_solutions
+from cs231n_course.solutions import solution_regions, strip_solutions
 
 LIBRARY = Path(__file__).resolve().parents[1] / "cs231n_lib"
 

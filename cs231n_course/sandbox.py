@@ -1,6 +1,6 @@
 """Grader side of the sandbox: the unprivileged user and the kernelspec nbgrader starts.
 
-See cs231n_lib/course/kernel.py for what the kernel itself does.
+See cs231n_course/kernel.py for what the kernel itself does.
 """
 
 import json
@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cs231n_lib.course.kernel import CONFIG_ENV
+from cs231n_course.kernel import CONFIG_ENV
 
 KERNEL_NAME = "cs231n-grading"
 DEFAULT_SANDBOX_USER = "cs231n-sandbox"
@@ -59,7 +59,7 @@ def write_kernelspec(jupyter_path, scratch, secrets, user=None):
     config = {"user": user, "scratch": str(scratch), "secrets": sorted({str(Path(s).resolve()) for s in secrets})}
     config_file.write_text(json.dumps(config, indent=1), encoding="utf-8")
     spec = {
-        "argv": [sys.executable, "-m", "cs231n_lib.course.kernel", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "cs231n_course.kernel", "-f", "{connection_file}"],
         "display_name": "cs231n grading sandbox",
         "language": "python",
         "env": {CONFIG_ENV: str(config_file)},

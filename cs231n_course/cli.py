@@ -1,14 +1,14 @@
 """``cs231n-course``: release the course, grade submissions, validate your work, sync the workspace.
 
-Also runnable as ``python -m cs231n_lib.course``.
+Also runnable as ``python -m cs231n_course``.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from cs231n_lib.course.config import DEFAULT_ASSIGNMENT, DEFAULT_CELL_TIMEOUT
-from cs231n_lib.course.sandbox import DEFAULT_SANDBOX_USER
+from cs231n_course.config import DEFAULT_ASSIGNMENT, DEFAULT_CELL_TIMEOUT
+from cs231n_course.sandbox import DEFAULT_SANDBOX_USER
 
 DESCRIPTION = """\
 The course's workflow on nbgrader.
@@ -89,7 +89,7 @@ def add_course_options(parser):
 
 
 def run_release(args):
-    from cs231n_lib.course.release import release_course
+    from cs231n_course.release import release_course
 
     release = release_course(args.course_dir, args.release_dir, args.assignment, args.notebooks_dir,
                              args.notebooks)
@@ -104,7 +104,7 @@ def run_release(args):
 
 
 def run_grade(args):
-    from cs231n_lib.course.grade import format_points, grade_submissions
+    from cs231n_course.grade import format_points, grade_submissions
 
     run = grade_submissions(args.submissions, args.course_dir, args.timeout, args.student_timeout,
                             args.sandbox, args.sandbox_user, args.assignment)
@@ -119,14 +119,14 @@ def run_grade(args):
 
 
 def run_validate(args):
-    from cs231n_lib.course.validate import validate_paths
+    from cs231n_course.validate import validate_paths
 
     paths = args.paths or [Path("workspace") if Path("workspace").is_dir() else Path(".")]
     return validate_paths(paths, args.timeout)
 
 
 def run_workspace(args):
-    from cs231n_lib.course.workspace import format_report, sync_workspace
+    from cs231n_course.workspace import format_report, sync_workspace
 
     report = sync_workspace(args.release_dir, args.workspace_dir)
     text = format_report(report, args.workspace_dir)
@@ -141,9 +141,9 @@ COMMANDS = {"release": run_release, "grade": run_grade, "validate": run_validate
 def main(argv=None):
     args = build_parser().parse_args(argv)
     # Imported after parsing: they pull in nbgrader, which --help does not need.
-    from cs231n_lib.course.release import ReleaseError
-    from cs231n_lib.course.sandbox import SandboxError
-    from cs231n_lib.course.submissions import SubmissionError
+    from cs231n_course.release import ReleaseError
+    from cs231n_course.sandbox import SandboxError
+    from cs231n_course.submissions import SubmissionError
 
     try:
         return COMMANDS[args.command](args)

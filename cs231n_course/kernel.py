@@ -1,4 +1,4 @@
-"""The grading kernel: ipykernel started in a sandbox (``python -m cs231n_lib.course.kernel -f FILE``).
+"""The grading kernel: ipykernel started in a sandbox (``python -m cs231n_course.kernel -f FILE``).
 
 nbgrader starts this through the kernelspec ``grading_kernelspec`` writes, in
 the notebook's folder (``autograded/<student>/<assignment>``). When the grader
@@ -185,7 +185,7 @@ def enter_sandbox(config, connection_file):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] != "-f":
-        sys.exit("usage: python -m cs231n_lib.course.kernel -f CONNECTION_FILE (started by nbgrader)")
+        sys.exit("usage: python -m cs231n_course.kernel -f CONNECTION_FILE (started by nbgrader)")
     connection_file = argv[1]
     config = json.loads(Path(os.environ[CONFIG_ENV]).read_text(encoding="utf-8"))
     env = dict(os.environ)

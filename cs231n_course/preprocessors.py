@@ -1,7 +1,7 @@
 """nbgrader preprocessors that close the holes plain nbgrader leaves open for this course.
 
 - ``StrictClearSolutions`` / ``StrictClearHiddenTests``: a marker counts only when
-  it is the whole line (``### BEGIN SOLUTION``), the rule ``cs231n_lib.solutions``
+  it is the whole line (``### BEGIN SOLUTION``), the rule ``cs231n_course.solutions``
   uses; plain nbgrader treats any line *containing* "BEGIN SOLUTION" as one, so
   prose that explains the markers breaks ``generate_assignment``.
 - ``RestoreDeletedCells``: puts back every locked, graded or answer cell a student
@@ -20,7 +20,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
 
-from cs231n_lib.solutions import BEGIN, END, marked_regions, replace_marked_regions
+from cs231n_course.solutions import BEGIN, END, marked_regions, replace_marked_regions
 
 SOLUTION_MARKERS = (BEGIN, END)
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")

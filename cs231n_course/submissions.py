@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cs231n_lib.course.config import is_ignored
+from cs231n_course.config import is_ignored
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_UNZIPPED_BYTES = 500 * 2**20

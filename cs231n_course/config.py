@@ -74,7 +74,7 @@ def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFA
     )
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
-    from cs231n_lib.course.preprocessors import (
+    from cs231n_course.preprocessors import (
         RedactHiddenTracebacks, RestoreDeletedCells, StderrToStdout, StrictClearHiddenTests,
         StrictClearSolutions,
     )

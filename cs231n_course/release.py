@@ -20,13 +20,13 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cs231n_lib.course.config import (
+from cs231n_course.config import (
     DEFAULT_ASSIGNMENT, LIBRARY_NAME, course_files, default_notebooks_dir, is_ignored, library_dir,
     nbgrader_config, read_text_or_none,
 )
-from cs231n_lib.course.leaks import find_leaks, secrets_of_library, secrets_of_notebooks
-from cs231n_lib.course.nbgrader_run import NbgraderFailed, run_nbgrader
-from cs231n_lib.solutions import solution_regions, strip_solutions
+from cs231n_course.leaks import find_leaks, secrets_of_library, secrets_of_notebooks
+from cs231n_course.nbgrader_run import NbgraderFailed, run_nbgrader
+from cs231n_course.solutions import solution_regions, strip_solutions
 
 RELEASE_INFO = "cs231n-release-{assignment}.json"
 
@@ -228,7 +228,7 @@ NBGRADER_CONFIG = """\
 # cs231n-course grades by. Run them from this folder.
 import os
 
-from cs231n_lib.course.config import nbgrader_config
+from cs231n_course.config import nbgrader_config
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 c.merge(nbgrader_config(os.path.dirname(os.path.abspath(__file__)), {assignment!r},

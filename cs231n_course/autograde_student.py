@@ -1,6 +1,6 @@
 """Autograde one student and write their feedback, in a process of its own.
 
-``python -m cs231n_lib.course.autograde_student COURSE_DIR ASSIGNMENT STUDENT TIMEOUT STUDENT_FILES_JSON``
+``python -m cs231n_course.autograde_student COURSE_DIR ASSIGNMENT STUDENT TIMEOUT STUDENT_FILES_JSON``
 
 ``cs231n-course grade`` runs one of these per student with a wall-clock limit,
 so a kernel that ignores interrupts costs that student's grade, not the run.
@@ -12,8 +12,8 @@ import json
 import os
 import sys
 
-from cs231n_lib.course.config import nbgrader_config
-from cs231n_lib.course.nbgrader_run import NbgraderFailed, run_nbgrader
+from cs231n_course.config import nbgrader_config
+from cs231n_course.nbgrader_run import NbgraderFailed, run_nbgrader
 
 KERNEL_ENV = "CS231N_GRADING_KERNEL"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import nbformat
 
-from cs231n_lib.course.config import course_files, read_text_or_none
-from cs231n_lib.course.preprocessors import HIDDEN_MARKERS, SOLUTION_MARKERS, replace_regions
-from cs231n_lib.solutions import solution_regions, strip_solutions
+from cs231n_course.config import course_files, read_text_or_none
+from cs231n_course.preprocessors import HIDDEN_MARKERS, SOLUTION_MARKERS, replace_regions
+from cs231n_course.solutions import solution_regions, strip_solutions
 
 
 @dataclass(frozen=True)

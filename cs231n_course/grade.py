@@ -18,12 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cs231n_lib.course.autograde_student import KERNEL_ENV
-from cs231n_lib.course.config import DEFAULT_CELL_TIMEOUT, library_dir, project_dir
-from cs231n_lib.course.release import private_dir, read_release_info
-from cs231n_lib.course.review import suspicious_answer_cells
-from cs231n_lib.course.sandbox import DEFAULT_SANDBOX_USER, ensure_user, sandbox_available, write_kernelspec
-from cs231n_lib.course.submissions import SubmissionError, copy_for_grading, find_submissions
+from cs231n_course.autograde_student import KERNEL_ENV
+from cs231n_course.config import DEFAULT_CELL_TIMEOUT, library_dir, project_dir
+from cs231n_course.release import private_dir, read_release_info
+from cs231n_course.review import suspicious_answer_cells
+from cs231n_course.sandbox import DEFAULT_SANDBOX_USER, ensure_user, sandbox_available, write_kernelspec
+from cs231n_course.submissions import SubmissionError, copy_for_grading, find_submissions
 
 GRADES_CSV = "grades-{assignment}.csv"
 # Per student: kernel start and nbgrader's own work, on top of the cells' time.
@@ -115,7 +115,7 @@ def grade_one(submission, course_dir, assignment, names, student_files, cell_tim
         return result
     missing = sorted(set(names) - set(found))
     result.review = suspicious_answer_cells(course_dir / "submitted" / submission.student / assignment)
-    command = [sys.executable, "-m", "cs231n_lib.course.autograde_student", str(course_dir), assignment,
+    command = [sys.executable, "-m", "cs231n_course.autograde_student", str(course_dir), assignment,
                submission.student, str(cell_timeout), json.dumps(student_files)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)

@@ -7,8 +7,8 @@ Nothing is written: the notebooks are executed in memory.
 
 from pathlib import Path
 
-from cs231n_lib.course.config import DEFAULT_CELL_TIMEOUT, is_ignored, set_execution_limits
-from cs231n_lib.course.preprocessors import ANSI_ESCAPE
+from cs231n_course.config import DEFAULT_CELL_TIMEOUT, is_ignored, set_execution_limits
+from cs231n_course.preprocessors import ANSI_ESCAPE
 
 ERROR_LINES_SHOWN = 1
 # What nbgrader's Validator says of a written answer left as released.
@@ -34,7 +34,7 @@ def make_validator(cell_timeout):
     from nbgrader.validator import Validator
     from traitlets.config import Config
 
-    from cs231n_lib.course.preprocessors import StderrToStdout
+    from cs231n_course.preprocessors import StderrToStdout
 
     config = Config()
     set_execution_limits(config, cell_timeout)
@@ -76,7 +76,7 @@ def validate_paths(paths, cell_timeout=DEFAULT_CELL_TIMEOUT, out=print):
     """Validate every notebook in ``paths``; returns 0 when all pass, 1 otherwise."""
     from nbgrader.preprocessors.execute import UnresponsiveKernelError
 
-    from cs231n_lib.course.nbgrader_run import interpreter_scripts_on_path
+    from cs231n_course.nbgrader_run import interpreter_scripts_on_path
 
     validator = make_validator(cell_timeout)
     all_ok = True

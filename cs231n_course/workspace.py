@@ -47,7 +47,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cs231n_lib.course.config import course_files
+from cs231n_course.config import course_files
 
 MANIFEST_NAME = ".course-manifest.json"
 UPDATES_DIR = "course-updates"
