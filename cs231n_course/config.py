@@ -89,19 +89,26 @@ def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFA
         CheckCellMetadata, ComputeChecksums, SaveCells, StrictClearHiddenTests, ClearMarkScheme,
         ComputeChecksums, CheckCellMetadata,
     ]
+    # RestoreTamperedCells first: repairs that nbgrader's own steps would fail on (restore.py).
     c.Autograde.sanitize_preprocessors = [
-        ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreDeletedCells, OverwriteCells,
-        CheckCellMetadata,
+        ClearOutput, "cs231n_course.restore.RestoreTamperedCells", DeduplicateIds, OverwriteKernelspec,
+        RestoreDeletedCells, OverwriteCells, CheckCellMetadata,
     ]
+    # Execute's config applies to it; a dead kernel ends only its notebook (crash.py).
     c.Autograde.autograde_preprocessors = [
-        Execute, StderrToStdout, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+        "cs231n_course.crash.ExecuteUntilKernelDies", StderrToStdout, IgnorePattern, ClearMetadataPreprocessor,
+        LimitOutput,
+        "cs231n_course.feedback.CapOutputs", SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
     set_execution_limits(c, cell_timeout)
     if kernel_name:
         c.Execute.kernel_name = kernel_name
     c.GenerateFeedback.preprocessors = [
-        GetGrades, RedactHiddenTracebacks, StrictClearHiddenTests, CSSHTMLHeaderPreprocessor,
+        GetGrades, RedactHiddenTracebacks, "cs231n_course.feedback.RedactHiddenOutputs",
+        StrictClearHiddenTests, CSSHTMLHeaderPreprocessor,
     ]
+    # Feedback pages: sanitized outputs, then only allow-listed markup and a no-script CSP (feedback.py).
+    c.GenerateFeedback.exporter_class = "cs231n_course.feedback.SecureFeedbackExporter"
+    c.HTMLExporter.sanitize_html = True
     c.Autograde.exclude_overwriting = {assignment: [str(p) for p in student_files]}
     return c
