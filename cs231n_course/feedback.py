@@ -2,8 +2,8 @@
 
 - ``CapOutputs`` (autograde, after ``LimitOutput``): a cell keeps at most ``max_bytes``
   of outputs, in the autograded notebook and so in the feedback rendered from it. What
-  is cut is said in a note; an output that decides the grade (an error, stderr, an
-  ``execute_result``) is shortened, never removed.
+  is cut is said in a note; the output that decides the grade (the first error, stderr
+  or ``execute_result``) is shortened, never removed.
 - ``RedactHiddenOutputs`` (feedback, before ``StrictClearHiddenTests``): every hidden
   test line of the notebook is replaced by a note wherever an output quotes it
   (a ``pre_run_cell`` hook printing ``In[-1]`` would otherwise show them).
@@ -20,23 +20,27 @@ import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup
-from bs4.element import PreformattedString
+from bs4.element import NavigableString, PreformattedString
 from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, TraitError, default, validate
 
+from cs231n_course.config import DEFAULT_MAX_OUTPUT_BYTES
 from cs231n_course.preprocessors import ANSI_ESCAPE, HIDDEN_LINE_NOTE, hidden_test_lines
 
 # --- CapOutputs ------------------------------------------------------------------------------
 
-DEFAULT_MAX_OUTPUT_BYTES = 1_000_000
-# Bytes an output that decides the grade keeps even when the cell's budget is spent,
+# Bytes the output that decides the grade keeps even when the cell's budget is spent,
 # so the student still sees why a check failed.
 KEPT_FOR_GRADING = 2_000
-# Outputs nbgrader's determine_grade reads: removing one could change the score.
+# Outputs nbgrader's determine_grade reads (with stderr streams): it scores the cell by
+# the first of them, so removing that one could change the score.
 GRADING_OUTPUTS = ("error", "execute_result")
+# Bytes each traceback entry keeps at least when a long traceback is shortened; so a
+# shortened traceback keeps at most (allowance // TRACEBACK_ENTRY_BYTES) entries.
+TRACEBACK_ENTRY_BYTES = 200
 
 
 def byte_size(value):
@@ -62,6 +66,20 @@ def cut_text(text, max_bytes):
     return text.encode("utf-8", "surrogatepass")[:max(max_bytes, 0)].decode("utf-8", "ignore")
 
 
+def cut_lines(text, max_bytes):
+    """``cut_text``, ended after its last line break when it has one.
+
+    A line is kept whole or not at all (unless the first line alone is longer than
+    ``max_bytes``), so a hidden test line quoted in an output cannot be cut to a
+    start that ``RedactHiddenOutputs`` would no longer recognise.
+    """
+    if byte_size(text) <= max_bytes:
+        return text
+    start = cut_text(text, max_bytes)
+    end = start.rfind("\n")
+    return start[:end + 1] if end >= 0 else start
+
+
 def joined(text):
     return "".join(text) if isinstance(text, list) else text
 
@@ -82,14 +100,38 @@ def format_limit(count):
     return f"{count} bytes"
 
 
-def cap_note(total, kept, max_bytes, dropped):
-    """The line that replaces what a cell's outputs lost."""
+def cap_note(total, kept, max_bytes, dropped, removed=()):
+    """The line that replaces what a cell's outputs lost.
+
+    ``dropped``: one mime type (or output type) per output removed; ``removed``: the mime
+    types taken out of outputs that were kept (an execute_result keeps only text/plain).
+    """
     parts = [f"{format_size(total)} printed, the first {format_size(kept)} kept"]
     if dropped:
         kinds = ", ".join(sorted(set(dropped)))
-        parts.append(f"{len(dropped)} display output{'s' if len(dropped) > 1 else ''} ({kinds}) dropped")
+        parts.append(f"{len(dropped)} output{'s' if len(dropped) > 1 else ''} ({kinds}) dropped")
+    if removed:
+        parts.append(f"the result shown as text only ({', '.join(sorted(set(removed)))} dropped)")
     parts.append(f"the grader keeps at most {format_limit(max_bytes)} per cell")
     return f"\n[output cut: {'; '.join(parts)}]\n"
+
+
+def shorten_traceback(traceback, allowance):
+    """``traceback`` (a list of entries) in about ``allowance`` bytes.
+
+    Each entry keeps an equal share (``TRACEBACK_ENTRY_BYTES`` at least) of whole lines;
+    when there are more entries than fit at that share, the last ones (where the error
+    was raised) are kept after an entry saying how many were cut.
+    """
+    traceback = list(traceback)
+    if byte_size(traceback) <= allowance:
+        return traceback
+    most = max(allowance // TRACEBACK_ENTRY_BYTES, 2)
+    if len(traceback) > most:
+        cut = len(traceback) - (most - 1)
+        traceback = [f"[{cut} traceback entries cut]"] + traceback[cut:]
+    share = max(allowance // len(traceback), TRACEBACK_ENTRY_BYTES)
+    return [cut_lines(entry, share) for entry in traceback]
 
 
 def shorten_for_grading(output, allowance):
@@ -98,10 +140,8 @@ def shorten_for_grading(output, allowance):
     Returns the mime types removed (an execute_result keeps only text/plain).
     """
     if output.output_type == "error":
-        output.evalue = cut_text(output.get("evalue", ""), allowance)
-        traceback = output.get("traceback", [])
-        share = max(allowance // max(len(traceback), 1), 200)
-        output.traceback = [cut_text(line, share) for line in traceback]
+        output.evalue = cut_lines(output.get("evalue", ""), allowance)
+        output.traceback = shorten_traceback(output.get("traceback", []), allowance)
         return []
     dropped = [mime for mime in output.get("data", {}) if mime != "text/plain"]
     if "text/plain" in output.get("data", {}):
@@ -112,18 +152,37 @@ def shorten_for_grading(output, allowance):
     return dropped
 
 
+def shown_kind(output):
+    """What an output shows: an error's output type, else its first mime type other than text/plain."""
+    mimes = list(output.get("data", {}))
+    if output.get("output_type") == "error" or not mimes:
+        return str(output.get("output_type"))
+    return next((mime for mime in mimes if mime != "text/plain"), mimes[0])
+
+
+def decides_grade(output):
+    """True for the outputs nbgrader's determine_grade scores a cell by."""
+    kind = output.get("output_type")
+    return kind in GRADING_OUTPUTS or (kind == "stream" and output.get("name") == "stderr")
+
+
 def cap_outputs(outputs, max_bytes):
     """(new_outputs, cut) for one cell's outputs, at most ``max_bytes`` of them plus a note.
 
-    Streams are cut; display outputs that no longer fit are dropped; errors, stderr
-    and execute_results are kept, shortened (``KEPT_FOR_GRADING`` bytes at least).
+    Streams are cut (after their last whole line that fits); display outputs that no
+    longer fit are dropped. The first error, stderr or execute_result (the one nbgrader
+    scores the cell by) is kept, shortened to ``KEPT_FOR_GRADING`` bytes at least;
+    later ones only get what is left of the budget, like any other output.
     """
     total = sum(output_size(output) for output in outputs)
     if total <= max_bytes:
         return outputs, False
-    kept, dropped, remaining, note_at = [], [], max_bytes, None
+    kept, dropped, removed, remaining, note_at = [], [], [], max_bytes, None
+    grade_seen = False
     for output in outputs:
         size = output_size(output)
+        floor = 0 if grade_seen or not decides_grade(output) else KEPT_FOR_GRADING
+        grade_seen = grade_seen or decides_grade(output)
         if size <= remaining:
             kept.append(output)
             remaining -= size
@@ -131,20 +190,19 @@ def cap_outputs(outputs, max_bytes):
         kind = output.get("output_type")
         keep = True
         if kind == "stream":
-            floor = KEPT_FOR_GRADING if output.get("name") == "stderr" else 0
-            output.text = cut_text(joined(output.get("text", "")), max(remaining, floor))
+            output.text = cut_lines(joined(output.get("text", "")), max(remaining, floor))
             keep = bool(output.text)
-        elif kind in GRADING_OUTPUTS:
-            dropped += shorten_for_grading(output, max(remaining, KEPT_FOR_GRADING))
+        elif kind in GRADING_OUTPUTS and max(remaining, floor) > 0:
+            removed += shorten_for_grading(output, max(remaining, floor))
         else:
-            dropped += list(output.get("data", {})) or [str(kind)]
+            dropped.append(shown_kind(output))
             keep = False
         if keep:
             kept.append(output)
             remaining = max(remaining - output_size(output), 0)
         if note_at is None:
             note_at = len(kept)  # right after the first output cut
-    note = cap_note(total, sum(output_size(output) for output in kept), max_bytes, dropped)
+    note = cap_note(total, sum(output_size(output) for output in kept), max_bytes, dropped, removed)
     kept.insert(note_at, new_output("stream", name="stdout", text=note))
     return kept, True
 
@@ -191,11 +249,20 @@ def notebook_hidden_lines(nb):
     return found
 
 
+# How common escapers write quotes in HTML text: as is (xml.sax.saxutils, pandas),
+# html.escape's &quot; and &#x27;, markupsafe's (Jinja's) &#34; and &#39;.
+HTML_QUOTES = {'"': ('"', "&quot;", "&#34;"), "'": ("'", "&#x27;", "&#39;")}
+
+
 def quoted_forms(lines):
-    """Each line as printed, and as escaped in HTML; longest first."""
+    """Each line as printed, and as escaped in HTML (each common way of writing quotes); longest first."""
     forms = set()
     for line in lines:
-        forms.update((line, html.escape(line, quote=False), html.escape(line)))
+        forms.add(line)
+        escaped = html.escape(line, quote=False)
+        for double in HTML_QUOTES['"']:
+            for single in HTML_QUOTES["'"]:
+                forms.add(escaped.replace('"', double).replace("'", single))
     return sorted(forms, key=len, reverse=True)
 
 
@@ -356,27 +423,37 @@ def kept_attributes(tag):
     return kept
 
 
+def is_blank(node):
+    return isinstance(node, NavigableString) and not node.strip()
+
+
 def secure_html(document, csp=FEEDBACK_CSP):
     """The HTML page ``document`` with only allow-listed markup, and ``csp`` first in its <head>.
 
-    Structure: the first <html>, its first <head> (meta charset, title, style) and first
-    <body>; anywhere else only BODY_ELEMENTS, with GLOBAL_ATTRIBUTES and ELEMENT_ATTRIBUTES
-    and safe URLs. Other elements are dropped with their content (DROPPED_WITH_CONTENT) or
-    replaced by their content; comments, doctypes and processing instructions are dropped
-    (a browser may end a comment where Python's parser does not).
+    Structure: the top-level <html>, its <head> (meta charset, title, style; a new one when
+    anything but blank text comes before it, which a browser would put in the body) and its
+    first <body>; markup before the <html> is moved after the head. Anywhere else only
+    BODY_ELEMENTS, with GLOBAL_ATTRIBUTES and ELEMENT_ATTRIBUTES and safe URLs. Other
+    elements are dropped with their content (DROPPED_WITH_CONTENT) or replaced by their
+    content; comments, doctypes and processing instructions are dropped (a browser may
+    end a comment where Python's parser does not).
     """
     soup = BeautifulSoup(document, "html.parser")
     for node in soup.find_all(string=lambda text: isinstance(text, PreformattedString)):
         node.extract()
-    root = soup.find("html")
+    root = soup.find("html", recursive=False)
     if root is None:
         root = soup.new_tag("html")
         root.extend(list(soup.contents))
         soup.append(root)
+    # A browser starts the body at the first text or element before <head>, and then
+    # ignores a CSP <meta> (it must be in <head>): nothing may come before the head.
     head = root.find("head", recursive=False)
-    if head is None:
+    if head is None or not all(is_blank(node) for node in head.previous_siblings):
         head = soup.new_tag("head")
         root.insert(0, head)
+    for node in [node for node in root.previous_siblings if not is_blank(node)]:
+        root.insert(root.index(head) + 1, node)
     structure = {id(root), id(head), id(root.find("body", recursive=False))}
     for tag in soup.find_all(True):  # all of them: markup after </html> is shown too
         if tag.decomposed or id(tag) in structure:
