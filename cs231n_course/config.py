@@ -9,6 +9,8 @@ import cs231n_lib
 
 DEFAULT_ASSIGNMENT = "cs231n"
 DEFAULT_CELL_TIMEOUT = 60
+# Outputs one graded cell keeps (feedback.CapOutputs); the rest is cut with a note.
+DEFAULT_MAX_OUTPUT_BYTES = 1_000_000
 LIBRARY_NAME = "cs231n_lib"
 # Never shipped, never graded: caches and editor leftovers.
 IGNORED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache")
@@ -60,12 +62,14 @@ def set_execution_limits(config, cell_timeout):
 
 
 def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFAULT_CELL_TIMEOUT,
-                    kernel_name=None, student_files=()):
+                    kernel_name=None, student_files=(), max_output_bytes=None, socket_dir=None):
     """The traitlets Config for NbGraderAPI on the course directory ``course_dir``.
 
     ``student_files``: paths (relative to the assignment folder) of the library
     files students edit (those with solution regions). Autograde grades the
     student's copy of these; every other file is replaced by the released one.
+    ``max_output_bytes``: outputs one cell keeps (default: CapOutputs'); ``socket_dir``:
+    talk to kernels over Unix sockets in this folder (the sandbox has no network).
     """
     from nbgrader.preprocessors import (
         CheckCellMetadata, ClearMarkScheme, ClearOutput, ComputeChecksums, DeduplicateIds, Execute,
@@ -103,6 +107,11 @@ def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFA
     set_execution_limits(c, cell_timeout)
     if kernel_name:
         c.Execute.kernel_name = kernel_name
+    if max_output_bytes:
+        c.CapOutputs.max_bytes = int(max_output_bytes)
+    if socket_dir:
+        c.KernelManager.transport = "ipc"
+        c.KernelManager.ip = str(Path(socket_dir) / "kernel")
     c.GenerateFeedback.preprocessors = [
         GetGrades, RedactHiddenTracebacks, "cs231n_course.feedback.RedactHiddenOutputs",
         StrictClearHiddenTests, CSSHTMLHeaderPreprocessor,
