@@ -7,8 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cs231n_course.config import DEFAULT_ASSIGNMENT, DEFAULT_CELL_TIMEOUT
-from cs231n_course.sandbox import DEFAULT_SANDBOX_USER
+from cs231n_course.config import DEFAULT_ASSIGNMENT, DEFAULT_CELL_TIMEOUT, DEFAULT_MAX_OUTPUT_BYTES
+from cs231n_course.sandbox import DEFAULT_MAX_PROCESSES, DEFAULT_MEMORY_MB, DEFAULT_SANDBOX_UID
 
 DESCRIPTION = """\
 The course's workflow on nbgrader.
@@ -57,10 +57,17 @@ def build_parser():
                        help="wall-clock limit for one student, for a kernel that ignores interrupts "
                             "(default: 120 + 3 x --timeout per notebook)")
     grade.add_argument("--sandbox", choices=["auto", "yes", "no"], default="auto",
-                       help="run student code as an unprivileged user in a private view of the disk: "
-                            "needs root on Linux; auto = when possible (default: %(default)s)")
-    grade.add_argument("--sandbox-user", default=DEFAULT_SANDBOX_USER,
-                       help="the account student code runs as; created if missing (default: %(default)s)")
+                       help="run each kernel in a bubblewrap sandbox (empty root, no network, its own "
+                            "uid and PID namespace): needs root on Linux and bwrap; auto = when "
+                            "possible (default: %(default)s)")
+    grade.add_argument("--sandbox-uid", type=int, default=DEFAULT_SANDBOX_UID, metavar="UID",
+                       help="numeric uid student code runs as; no account may have it (default: %(default)s)")
+    grade.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
+                       help="memory (address space) of each sandboxed process (default: %(default)s)")
+    grade.add_argument("--max-processes", type=int, default=DEFAULT_MAX_PROCESSES, metavar="N",
+                       help="processes and threads a student's code may run at once (default: %(default)s)")
+    grade.add_argument("--max-output-kb", type=int, default=DEFAULT_MAX_OUTPUT_BYTES // 1000, metavar="KB",
+                       help="output one cell keeps; the rest is cut with a note (default: %(default)s)")
 
     validate = commands.add_parser(
         "validate", help="run your notebooks' public tests and say which pass",
@@ -104,15 +111,23 @@ def run_release(args):
 
 
 def run_grade(args):
-    from cs231n_course.grade import format_points, grade_submissions
+    from cs231n_course.grade import GradingStopped, format_points, grade_submissions
+    from cs231n_course.sandbox import SandboxSettings
 
-    run = grade_submissions(args.submissions, args.course_dir, args.timeout, args.student_timeout,
-                            args.sandbox, args.sandbox_user, args.assignment)
+    if args.max_output_kb < 1:
+        raise ValueError(f"--max-output-kb must be at least 1, got {args.max_output_kb}")
+    settings = SandboxSettings(uid=args.sandbox_uid, memory_mb=args.memory_mb, max_processes=args.max_processes)
+    try:
+        run = grade_submissions(args.submissions, args.course_dir, args.timeout, args.student_timeout,
+                                args.sandbox, settings, args.assignment, max_output_bytes=args.max_output_kb * 1000)
+    except GradingStopped as stopped:
+        print(f"cs231n-course grade: {stopped}", file=sys.stderr)
+        return 130
     ok = [r for r in run.results if r.status.startswith("ok")]
     print(f"Graded {len(ok)} of {len(run.results)} submission(s) in {run.seconds:.1f} s "
           f"({'sandboxed' if run.sandboxed else 'NOT sandboxed: student code ran as you'}).")
     for r in run.results:
-        flag = f"  REVIEW {' '.join(r.review)}" if r.review else ""
+        flag = f"  REVIEW {' | '.join(r.review)}" if r.review else ""
         print(f"  {r.student:20s} {format_points(r.total):>6s}  {r.status}{flag}")
     print(f"Grades: {run.csv_path}\nFeedback: {run.feedback_dir}/<student>/")
     return 0 if len(ok) == len(run.results) else 1

@@ -1,9 +1,17 @@
-"""``cs231n-course grade SUBMISSIONS``: autograde copies of every submission, feedback, grades CSV.
+"""``cs231n-course grade SUBMISSIONS``: autograde every submission, feedback, grades CSV.
 
-For each student, in a process of its own with a wall-clock limit:
-nbgrader ``autograde`` (on a copy in ``<course-dir>/submitted/<student>/``) then
-``generate_feedback``. Afterwards ``<course-dir>/grades-<assignment>.csv`` gets one row per
-student, and only the HTML feedback is kept in ``<course-dir>/feedback/``.
+For each student, in a process of its own with a wall-clock limit: the graded copy is
+built (the release plus the student's answer files, ``submissions.build_graded_copy``)
+in ``<course-dir>/submitted/<student>/``, then nbgrader ``autograde`` and
+``generate_feedback`` run with every kernel in the sandbox (``sandbox.py``). Afterwards
+``<course-dir>/grades-<assignment>.csv`` gets one row per entry of the submissions
+folder, and only the (sanitized) HTML feedback is kept in ``<course-dir>/feedback/``.
+
+Stopping ``grade`` stops grading: Ctrl-C or SIGTERM ends the student's process (and so
+every kernel of it) and writes the CSV with the students not yet graded marked so;
+after SIGKILL the student's process and kernels die with it (PR_SET_PDEATHSIG,
+bubblewrap's --die-with-parent), and the next run removes what the killed one left in
+the temporary folder.
 """
 
 import csv
@@ -18,16 +26,23 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cs231n_course.autograde_student import KERNEL_ENV
-from cs231n_course.config import DEFAULT_CELL_TIMEOUT, library_dir, project_dir
+from cs231n_course.config import DEFAULT_CELL_TIMEOUT, DEFAULT_MAX_OUTPUT_BYTES
+from cs231n_course.feedback import secure_feedback_folder
+from cs231n_course.kernel_launcher import die_with_parent
+from cs231n_course.limits import PROCESS_REFUSALS, limit_notes
 from cs231n_course.release import private_dir, read_release_info
-from cs231n_course.review import suspicious_answer_cells
-from cs231n_course.sandbox import DEFAULT_SANDBOX_USER, ensure_user, sandbox_available, write_kernelspec
-from cs231n_course.submissions import SubmissionError, copy_for_grading, find_submissions
+from cs231n_course.review import review_submission
+from cs231n_course.sandbox import (
+    SandboxError, SandboxSettings, check_uid_free, missing_for_sandbox, processes_of, write_kernelspec,
+)
+from cs231n_course.submissions import SubmissionError, build_graded_copy, find_submissions
 
 GRADES_CSV = "grades-{assignment}.csv"
 # Per student: kernel start and nbgrader's own work, on top of the cells' time.
 STUDENT_OVERHEAD_SECONDS = 120
+SCRATCH_PREFIX = "cs231n-grading-"
+OWNER_FILE = "owner.pid"
+STOPPED = "not graded: grading was stopped before this submission"
 
 
 @dataclass
@@ -37,7 +52,7 @@ class StudentResult:
     seconds: float = 0.0
     notebooks: dict = field(default_factory=dict)  # name -> (score, max_score)
     manual_pending: int = 0
-    review: list = field(default_factory=list)  # answer cells that reach for the checks
+    review: list = field(default_factory=list)  # answer cells worth a human look (review.py)
 
     @property
     def total(self):
@@ -53,15 +68,19 @@ class GradeRun:
     seconds: float
 
 
+class GradingStopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during grading; the CSV of what was graded has been written."""
+
+
 def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAULT_CELL_TIMEOUT,
-                      student_timeout=None, sandbox="auto", sandbox_user=DEFAULT_SANDBOX_USER, assignment=None,
-                      log=print):
+                      student_timeout=None, sandbox="auto", settings=None, assignment=None,
+                      max_output_bytes=DEFAULT_MAX_OUTPUT_BYTES, log=print):
     """Grade every submission in ``submissions_dir``; returns a GradeRun.
 
-    sandbox: "auto" (when root on Linux), "yes" (fail if impossible) or "no".
+    sandbox: "auto" (when possible), "yes" (fail if impossible) or "no".
+    settings: SandboxSettings (uid and limits) for sandboxed kernels.
     student_timeout: wall-clock seconds for one student, after which their grading is
-    stopped (default: STUDENT_OVERHEAD_SECONDS + 3 x cell_timeout per notebook, 29 min
-    for the whole course at 60 s; a full submission takes about 34 s).
+    stopped (default: STUDENT_OVERHEAD_SECONDS + 3 x cell_timeout per notebook).
     """
     start = time.perf_counter()
     course_dir = Path(course_dir).resolve()
@@ -70,73 +89,154 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     submissions = find_submissions(submissions_dir)
     if not submissions:
         raise SubmissionError(f"{submissions_dir} holds no submissions (one folder or .zip per student)")
-    use_sandbox = sandbox == "yes" or (sandbox == "auto" and sandbox_available())
-    if use_sandbox and not sandbox_available():
-        raise SubmissionError("--sandbox yes needs root on Linux (to run kernels as an unprivileged user)")
+    missing = missing_for_sandbox()
+    if sandbox == "yes" and missing:
+        raise SandboxError(f"--sandbox yes: {missing}")
+    settings = (settings or SandboxSettings()) if sandbox != "no" and not missing else None
+    if settings is not None:
+        check_uid_free(settings.uid)
     private_dir(course_dir)
+    remove_leftovers(log)
     results = []
-    with tempfile.TemporaryDirectory(prefix="cs231n-grading-") as scratch:
-        # scratch/kernels is where sandboxed kernels get their home; everything
-        # else (unzipped submissions, the kernelspec) stays in scratch/private.
-        scratch = Path(scratch)
-        os.chmod(scratch, 0o711)
-        private = private_dir(scratch / "private")
-        user = ensure_user(sandbox_user).pw_name if use_sandbox else None
-        secrets = [course_dir, library_dir(), Path(submissions_dir).resolve(), Path.home(), private]
-        if project_dir():
-            secrets.append(project_dir())
-        write_kernelspec(private / "jupyter", scratch / "kernels", secrets, user)
-        env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(filter(None, [str(private / "jupyter"),
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch, stop_on_sigterm():
+        scratch = private_dir(scratch)
+        (scratch / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
+        socket_dir = scratch / "sockets"
+        socket_dir.mkdir()
+        write_kernelspec(scratch / "jupyter", settings, socket_dir, scratch / "etc")
+        env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(filter(None, [str(scratch / "jupyter"),
                                                                          os.environ.get("JUPYTER_PATH")])))
-        env[KERNEL_ENV] = "cs231n-grading"
         limit = student_timeout or STUDENT_OVERHEAD_SECONDS + 3 * cell_timeout * len(names)
-        for submission in submissions:
-            log(f"Grading {submission.student} ...")
-            result = grade_one(submission, course_dir, assignment, names, info["student_files"],
-                               cell_timeout, limit, env, private)
-            read_scores(course_dir, assignment, [result])
-            results.append(result)
-            log(f"  {result.status}: {format_points(result.total)} points in {result.seconds:.1f} s")
-    csv_path = course_dir / GRADES_CSV.format(assignment=assignment)
-    write_csv(csv_path, names, results)
-    return GradeRun(results, csv_path, course_dir / "feedback", use_sandbox, time.perf_counter() - start)
+        job = {"course_dir": str(course_dir), "assignment": assignment, "cell_timeout": cell_timeout,
+               "student_files": info["student_files"], "max_output_bytes": max_output_bytes,
+               "kernel_name": "cs231n-grading",
+               "socket_dir": str(socket_dir) if settings else None, "uid": settings.uid if settings else None}
+        try:
+            for submission in submissions:
+                log(f"Grading {submission.student} ...")
+                result = grade_one(submission, course_dir, names, info["student_files"], job, limit, env,
+                                   settings)
+                results.append(result)
+                log(f"  {result.status}: {format_points(result.total)} points in {result.seconds:.1f} s")
+        except KeyboardInterrupt:
+            done = {r.student for r in results}
+            results += [StudentResult(s.student, STOPPED) for s in submissions if s.student not in done]
+            csv_path = write_csv(course_dir / GRADES_CSV.format(assignment=assignment), names, results)
+            raise GradingStopped(f"grading stopped after {len(done)} of {len(submissions)} submission(s); "
+                                 f"{csv_path} lists them") from None
+    csv_path = write_csv(course_dir / GRADES_CSV.format(assignment=assignment), names, results)
+    return GradeRun(results, csv_path, course_dir / "feedback", settings is not None, time.perf_counter() - start)
 
 
-def grade_one(submission, course_dir, assignment, names, student_files, cell_timeout, limit, env, scratch):
+def grade_one(submission, course_dir, names, student_files, job, limit, env, settings):
     result = StudentResult(submission.student)
     started = time.perf_counter()
-    for folder in ("autograded", "feedback"):
+    if submission.problem:
+        result.status = f"not graded: {submission.problem}"
+        return result
+    assignment = job["assignment"]
+    for folder in ("autograded", "feedback", "submitted"):
         shutil.rmtree(course_dir / folder / submission.student, ignore_errors=True)
+    graded_copy = course_dir / "submitted" / submission.student / assignment
     try:
-        found = copy_for_grading(submission, names, course_dir / "submitted" / submission.student / assignment,
-                                 scratch)
+        built = build_graded_copy(submission, course_dir / "release" / assignment, names, student_files,
+                                  graded_copy)
     except SubmissionError as error:
         result.status = f"not graded: {error}"
         return result
-    missing = sorted(set(names) - set(found))
-    result.review = suspicious_answer_cells(course_dir / "submitted" / submission.student / assignment)
-    command = [sys.executable, "-m", "cs231n_course.autograde_student", str(course_dir), assignment,
-               submission.student, str(cell_timeout), json.dumps(student_files)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+    result.review = review_submission(graded_copy, course_dir / "release" / assignment, student_files)
+    if settings is not None:
+        end_processes_of(settings.uid)
     log_file = private_dir(course_dir / "logs") / f"{submission.student}.log"
-    try:
-        output, _ = process.communicate(timeout=limit)
-        if process.returncode != 0 and "CellTimeoutError" in (output or ""):
-            result.status = (f"error: a cell went on running after being interrupted at the {cell_timeout} s "
-                             f"timeout, so nbgrader gave up on the notebook; see logs/{log_file.name}")
-        elif process.returncode != 0:
-            result.status = f"error: nbgrader failed, see logs/{log_file.name}"
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # its kernel dies with it (PR_SET_PDEATHSIG)
-        output, _ = process.communicate()
-        result.status = f"error: grading took longer than {limit:.0f} s and was stopped"
+    output = run_student(dict(job, student=submission.student), limit, env, course_dir, result, log_file)
     log_file.write_text(output or "", encoding="utf-8")
-    if missing and result.status == "ok":
-        result.status = "ok, missing " + " ".join(missing)
-    keep_only_html(course_dir / "feedback" / submission.student)
+    survivors = end_processes_of(settings.uid) if settings is not None else 0
+    if survivors:  # never expected: each kernel has a PID namespace of its own
+        built.notes.append(f"{survivors} process(es) still running after grading were killed")
+    feedback = course_dir / "feedback" / submission.student
+    keep_only_html(feedback)
+    secure_feedback_folder(feedback)
+    read_scores(course_dir, assignment, result)
+    if result.status == "ok":
+        notes = built.notes + limit_notes(course_dir / "autograded" / submission.student / assignment, names,
+                                          settings)
+        if notes:
+            result.status = "ok, " + "; ".join(notes)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def run_student(job, limit, env, course_dir, result, log_file):
+    """Run autograde_student for one student; sets result.status on failure; returns its output."""
+    command = [sys.executable, "-I", "-m", "cs231n_course.autograde_student", json.dumps(job)]
+    process = subprocess.Popen(command, env=env, cwd=course_dir, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               preexec_fn=die_with_parent)
+    try:
+        output, _ = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        output, _ = process.communicate()
+        result.status = f"error: grading took longer than {limit:.0f} s and was stopped"
+        return output
+    except BaseException:
+        kill_group(process)
+        process.wait()
+        raise
+    if process.returncode != 0 and any(refusal in (output or "") for refusal in PROCESS_REFUSALS):
+        result.status = ("error: the student's code reached the process limit, and the kernel stopped answering; "
+                         f"see logs/{log_file.name}")
+    elif process.returncode != 0 and "CellTimeoutError" in (output or ""):
+        result.status = (f"error: a cell went on running after being interrupted at the {job['cell_timeout']} s "
+                         f"timeout, so nbgrader gave up on the notebook; see logs/{log_file.name}")
+    elif process.returncode != 0:
+        result.status = f"error: nbgrader failed, see logs/{log_file.name}"
+    return output
+
+
+def kill_group(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # its kernels die with it (bubblewrap --die-with-parent)
+    except ProcessLookupError:
+        pass
+
+
+def end_processes_of(uid):
+    """SIGKILL whatever still runs as the sandbox uid; returns how many (0: each kernel has its own PID namespace)."""
+    pids = processes_of(uid)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return len(pids)
+
+
+class stop_on_sigterm:
+    """Within the block, SIGTERM stops grading the way Ctrl-C does (KeyboardInterrupt)."""
+
+    def __enter__(self):
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        self.previous = signal.signal(signal.SIGTERM, interrupt)
+        return self
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+
+def remove_leftovers(log=print):
+    """Remove the temporary folders of grading runs that were killed (their owner is gone)."""
+    for folder in Path(tempfile.gettempdir()).glob(SCRATCH_PREFIX + "*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if owner != os.getpid() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            log(f"Removed {folder}, left by a grading run that was killed")
 
 
 def keep_only_html(folder):
@@ -144,28 +244,27 @@ def keep_only_html(folder):
     if not folder.exists():
         return
     for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.is_file() and path.suffix != ".html":
+        if path.is_symlink() or (path.is_file() and path.suffix != ".html"):
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
 
 
-def read_scores(course_dir, assignment, results):
-    """Fill each result's per-notebook (score, max) and manual_pending from the gradebook."""
+def read_scores(course_dir, assignment, result):
+    """Fill the result's per-notebook (score, max) and manual_pending from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    if not result.status.startswith("ok"):
+        return
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
-        for result in results:
-            if not result.status.startswith("ok"):
-                continue
-            try:
-                submission = gradebook.find_submission(assignment, result.student)
-            except MissingEntry:
-                result.status = "error: no grades recorded"
-                continue
-            for notebook in submission.notebooks:
-                result.notebooks[notebook.name] = (notebook.score, notebook.max_score)
-                result.manual_pending += sum(1 for g in notebook.grades if g.needs_manual_grade)
+        try:
+            submission = gradebook.find_submission(assignment, result.student)
+        except MissingEntry:
+            result.status = "error: no grades recorded"
+            return
+        for notebook in submission.notebooks:
+            result.notebooks[notebook.name] = (notebook.score, notebook.max_score)
+            result.manual_pending += sum(1 for g in notebook.grades if g.needs_manual_grade)
 
 
 def format_points(value):
@@ -174,7 +273,7 @@ def format_points(value):
 
 def write_csv(path, names, results):
     """One row per student: status, points per notebook, total, max total, cells awaiting manual
-    grading, answer cells to review by hand (see review.py), seconds."""
+    grading, answer cells to review by hand (see review.py), seconds. Written atomically."""
     maxima = {}
     for result in results:
         for name, (_, maximum) in result.notebooks.items():
@@ -189,5 +288,6 @@ def write_csv(path, names, results):
             points = [format_points(r.notebooks[n][0]) if n in r.notebooks else "" for n in names]
             writer.writerow([r.student, r.status, *points, format_points(r.total) if graded else "",
                              format_points(sum(maxima.get(n, 0) for n in names)), r.manual_pending,
-                             " ".join(r.review), f"{r.seconds:.1f}"])
+                             " | ".join(r.review), f"{r.seconds:.1f}"])
     os.replace(partial, path)
+    return path

@@ -123,7 +123,7 @@ def test_the_module_runs_as_the_command_and_its_help_lists_every_subcommand():
 @pytest.mark.parametrize("command, options", [
     ("release", ["--course-dir", "--assignment", "--release-dir", "--notebooks-dir", "--notebooks"]),
     ("grade", ["submissions", "--course-dir", "--assignment", "--timeout", "--student-timeout", "--sandbox",
-               "--sandbox-user", "{auto,yes,no}"]),
+               "{auto,yes,no}", "--sandbox-uid", "--memory-mb", "--max-processes", "--max-output-kb"]),
     ("validate", ["paths", "--timeout"]),
     ("workspace", ["--release-dir", "--workspace-dir"]),
 ])
@@ -174,6 +174,20 @@ def test_grade_without_a_release_exits_2_and_says_to_run_release_first(tmp_path)
     assert f"run `cs231n-course release --course-dir {course.resolve()}` first" in err
     assert out == ""
     assert sorted(course.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--memory-mb", "10", "sandbox memory_mb must be a whole number of at least 256, got 10"),
+    ("--max-processes", "2", "sandbox max_processes must be a whole number of at least 16, got 2"),
+    ("--sandbox-uid", "0", "sandbox uid must be a whole number of at least 1000, got 0"),
+    ("--max-output-kb", "0", "--max-output-kb must be at least 1, got 0"),
+])
+def test_grade_refuses_a_limit_that_cannot_work_naming_it(tmp_path, option, value, words):
+    (tmp_path / "submissions").mkdir()
+    code, out, err = run_main("grade", tmp_path / "submissions", "--course-dir", tmp_path / "grading", option, value)
+    assert code == 2, out + err
+    assert err == f"cs231n-course grade: {words}\n"
+    assert not (tmp_path / "grading").exists()
 
 
 def test_workspace_builds_the_workspace_from_the_release(released, tmp_path):
