@@ -1,7 +1,8 @@
 """End to end: release notebook 06 (a notebook exercise and a library exercise), grade fake submissions.
 
-Each fake submission is written here from the real release and the real
-solutions; the points each must get are worked out in its comment. Notebook
+Each fake submission is written here (or in grading_attacks.py, the hostile ones)
+from the real release and the real solutions; the points each must get are worked
+out in its comment. All are graded in one run, attackers before a correct victim. Notebook
 06's auto-graded cells: 06-conventions-check (1 point, the notebook exercise),
 06-forward-check (2, dropout_forward in cs231n_lib/layers.py, with hidden
 tests), 06-backward-check (2, dropout_backward). Its three written answers
@@ -22,9 +23,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 
+import grading_attacks as attacks
 from cs231n_course.preprocessors import hidden_test_lines
-from cs231n_course.sandbox import sandbox_available
+from cs231n_course.sandbox import DEFAULT_SANDBOX_UID, processes_of, sandbox_available
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "06_dropout"
@@ -42,7 +45,24 @@ EXPECTED = {
     "edits_test": 1,        # library not done, forward check edited to `pass`: 1 + 0 + 0
     "deletes_test": 5,      # everything right, forward check deleted: restored and run, 1 + 2 + 2
     "reads_solutions": 0,   # nothing done; hunts the instructor's files for solutions
+    "victim-correct": 5,    # everything right, graded after every attacker
 }
+# Hostile submissions (grading_attacks.py): points, and words their status must hold ("" = plain "ok").
+ATTACKS = {
+    "attack-shadow": (0, ""),            # blank, plus packages shadowing the grader, ipykernel, the checks
+    "attack-leftover": (5, ""),          # right, plus daemons that try to outlive their kernel
+    # forks until refused: its kernel can no longer start a thread and stops answering
+    "attack-forkbomb": (None, "error: the student's code reached the process limit"),
+    "attack-hiddenprint": (5, ""),       # right, plus hooks printing every later cell's source
+    "attack-script": (5, ""),            # right, plus <script> in an output and a written answer
+    "attack-bigoutput": (5, "output over the per-cell cap cut in 06_dropout"),  # prints 200 MB
+    "attack-memory": (5, "memory limit (2048 MB per process) reached in 06_dropout"),  # takes 8 GB
+    "attack-crash": (0, "kernel died in 06_dropout"),  # os._exit in the answer: no check runs after it
+    "attack-tampered": (5, ""),          # check made an answer cell, grade_id renamed, ids duplicated
+    "attack-thief": (0, ""),             # reads the checkout, its git origin, the machine
+}
+# Entry name -> words its "not graded" status holds (filled by grading_attacks.make_bad_entries).
+BAD_ENTRIES = {}
 
 
 def run_cli(*args, cwd):
@@ -95,6 +115,7 @@ def write_submissions(release, submissions, course_dir):
             cell_by_id(nb, grade_id).source = instructor_cell(grade_id).source
 
     make("correct", SOLVED_LAYERS, answers)
+    make("victim-correct", SOLVED_LAYERS, answers)
     make("untouched")
 
     def loop_forever(nb):
@@ -160,6 +181,23 @@ def write_submissions(release, submissions, course_dir):
     def steal(nb):
         cell_by_id(nb, "06-conventions-answer").source = thief
     make("reads_solutions", None, steal)
+    BAD_ENTRIES.update(attacks.make_bad_entries(submissions, course_dir.parent / "release" / f"{ASSIGNMENT}.zip",
+                                                make))
+    if not sandbox_available():
+        return  # never run a fork bomb or a memory hog outside the sandbox
+    made = {
+        "attack-shadow": attacks.make_shadowing(make),
+        "attack-leftover": attacks.make_leftover(make, answers, SOLVED_LAYERS),
+        "attack-forkbomb": attacks.make_fork_bomb(make, answers, SOLVED_LAYERS),
+        "attack-hiddenprint": attacks.make_hidden_printer(make, answers, SOLVED_LAYERS),
+        "attack-script": attacks.make_script(make, answers, SOLVED_LAYERS),
+        "attack-bigoutput": attacks.make_big_output(make, answers, SOLVED_LAYERS),
+        "attack-memory": attacks.make_memory_hog(make, answers, SOLVED_LAYERS),
+        "attack-crash": attacks.make_crash(make, answers, SOLVED_LAYERS),
+        "attack-tampered": attacks.make_tampered(make, answers, SOLVED_LAYERS),
+        "attack-thief": attacks.make_thief(make, ROOT, course_dir),
+    }
+    assert made == {name: points for name, (points, _) in ATTACKS.items()}
 
 
 def snapshot(folder):
@@ -176,11 +214,14 @@ def graded(tmp_path_factory):
     write_submissions(work / "release" / ASSIGNMENT, submissions, work / "grading")
     shutil.make_archive(str(submissions / "zipped"), "zip", work / "release", ASSIGNMENT)
     before = snapshot(submissions)
+    for marker in attacks.PWNED_DIR.glob(attacks.PWNED_GLOB):
+        marker.unlink()
     result = run_cli("grade", "submissions", "--timeout", str(CELL_TIMEOUT), cwd=work)
     with open(work / "grading" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     return {"work": work, "result": result, "rows": rows, "before": before, "after": snapshot(submissions),
-            "submissions": submissions}
+            "submissions": submissions, "markers": sorted(attacks.PWNED_DIR.glob(attacks.PWNED_GLOB)),
+            "survivors": processes_of(DEFAULT_SANDBOX_UID) if sandbox_available() else []}
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
@@ -192,6 +233,89 @@ def test_each_fake_submission_gets_exactly_its_points(graded, student):
     assert float(row[NOTEBOOK]) == EXPECTED[student], f"{student}: {row}"
     assert float(row["total"]) == EXPECTED[student]
     assert float(row["max_total"]) == AUTO_POINTS + 3
+
+
+needs_sandbox = pytest.mark.skipif(not sandbox_available(), reason="the sandbox needs root on Linux and bwrap")
+
+
+@needs_sandbox
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_each_attack_gets_exactly_its_points_and_status(graded, student):
+    points, words = ATTACKS[student]
+    row = graded["rows"][student]
+    if points is None:  # not graded
+        assert row["status"].startswith(words) and row["total"] == "", f"{student}: {row}"
+        return
+    assert row["status"] == (f"ok, {words}" if words else "ok"), f"{student}: {row}"
+    assert float(row[NOTEBOOK]) == points, f"{student}: {row}"
+
+
+@needs_sandbox
+def test_no_submission_code_ran_outside_the_sandbox(graded):
+    assert graded["markers"] == [], "submission code ran on the host: " + ", ".join(map(str, graded["markers"]))
+    for student in graded_attackers():
+        page = feedback_page(graded, student).read_text(encoding="utf-8")
+        assert "PWNED" not in page and "OK (shadow)" not in page, student
+
+
+@needs_sandbox
+def test_no_process_of_any_student_outlives_grading(graded):
+    assert graded["survivors"] == [], f"processes of the sandbox uid still running: {graded['survivors']}"
+    for student, row in graded["rows"].items():
+        assert "still running after grading" not in row["status"], row
+
+
+@needs_sandbox
+def test_the_thief_found_nothing_of_the_machine_or_the_checkout(graded):
+    assert len(attacks.thief_targets(ROOT, graded["work"] / "grading")) >= 8
+    text = visible_text(feedback_page(graded, "attack-thief").read_text(encoding="utf-8"))
+    assert "THIEF FOUND: nothing" in text, text[text.find("THIEF"):][:600]
+
+
+def test_bad_entries_get_a_row_saying_why_and_the_rest_are_graded(graded):
+    assert len(BAD_ENTRIES) == 6
+    for student, words in BAD_ENTRIES.items():
+        row = graded["rows"][student]
+        assert row["status"].startswith("not graded:") and words in row["status"], f"{student}: {row}"
+        assert row["total"] == ""
+    assert graded["rows"]["victim-correct"]["status"] == "ok"
+
+
+@needs_sandbox
+def test_feedback_runs_no_script_and_loads_nothing(graded):
+    page = feedback_page(graded, "attack-script").read_text(encoding="utf-8")
+    assert "pwned-html" in page and "pwned-md" in page, "the attack's text is not in the page: proves nothing"
+    soup = BeautifulSoup(page, "html.parser")
+    assert soup.find_all(["script", "iframe", "object", "embed", "base", "link"]) == []
+    for tag in soup.find_all(True):
+        for name, value in tag.attrs.items():
+            assert not name.lower().startswith("on"), f"<{tag.name} {name}=...>"
+            if name in ("href", "src"):
+                text = " ".join(value) if isinstance(value, list) else value
+                assert not text.lower().startswith(("javascript:", "http:", "https:")) or name == "href", \
+                    f"<{tag.name} {name}={text!r}> loads something"
+                assert not text.lower().replace(" ", "").startswith("javascript:"), text
+    policy = soup.head.contents[0]
+    assert policy.name == "meta" and policy["http-equiv"].lower() == "content-security-policy"
+    assert "default-src 'none'" in policy["content"] and "script-src 'none'" in policy["content"]
+
+
+def graded_attackers():
+    """Attackers that were graded (so have a feedback page)."""
+    return [student for student, (points, _) in ATTACKS.items() if points is not None]
+
+
+@needs_sandbox
+def test_a_huge_output_is_cut_in_the_notebook_and_the_feedback(graded):
+    page = feedback_page(graded, "attack-bigoutput")
+    notebook = graded["work"] / "grading" / "autograded" / "attack-bigoutput" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    assert page.stat().st_size < 3_000_000, page.stat().st_size
+    assert notebook.stat().st_size < 3_000_000, notebook.stat().st_size
+    assert "[output cut: 200.0 MB printed" in page.read_text(encoding="utf-8")
+
+
+def feedback_page(graded, student):
+    return graded["work"] / "grading" / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
 
 
 def test_a_kernel_that_ignores_interrupts_costs_only_its_own_grade(graded):
@@ -243,8 +367,9 @@ def test_feedback_holds_no_hidden_test_text(graded):
     assert hidden, "notebook 06 has no hidden tests: this test would prove nothing"
     pages = sorted((graded["work"] / "grading" / "feedback").rglob("*"))
     files = [p for p in pages if p.is_file()]
-    # One page per graded student: EXPECTED and the zipped one (ignores_interrupts has none).
-    assert len(files) == len(EXPECTED) + 1 and all(p.suffix == ".html" for p in files), files
+    # One page per graded student: EXPECTED, the attackers and the zipped one (ignores_interrupts has none).
+    expected_pages = len(EXPECTED) + 1 + (len(graded_attackers()) if sandbox_available() else 0)
+    assert len(files) == expected_pages and all(p.suffix == ".html" for p in files), files
     for page in files:
         text = visible_text(page.read_text(encoding="utf-8"))
         flat = re.sub(r"\s+", "", text)

@@ -354,3 +354,41 @@ def test_a_release_never_replaces_a_release_folder_someone_edited(tmp_path):
         release_course(tmp_path / "grading", tmp_path / "release", ASSIGNMENT, notebooks=[NOTEBOOK], log=quiet)
     assert "cs231n_lib/layers.py" in str(info.value) and "Move" in str(info.value)
     assert layers.read_text(encoding="utf-8").endswith("# my work\n")
+
+
+# --- the whole course's zip: an allow-list ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def course_release(tmp_path_factory):
+    work = tmp_path_factory.mktemp("course")
+    return release_course(work / "grading", work / "release", "cs231n", log=quiet)
+
+
+def test_the_course_zip_holds_exactly_the_notebooks_and_the_library(course_release):
+    release = course_release
+    with zipfile.ZipFile(release.archive) as zf:
+        names = zf.namelist()
+    assert release.archive.name == "cs231n.zip"
+    assert {name.split("/")[0] for name in names} == {"cs231n"}
+    top_level = sorted({name.split("/")[1] for name in names})
+    notebooks = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
+    assert len(notebooks) >= 9
+    assert top_level == sorted([*notebooks, "cs231n_lib"])
+    library = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "cs231n_lib").rglob("*.py")
+                     if "__pycache__" not in path.parts)
+    shipped = sorted(name.split("/", 1)[1] for name in names if name.split("/")[1] == "cs231n_lib")
+    assert shipped == library
+
+
+def test_no_instructor_module_is_in_the_course_zip(course_release):
+    release = course_release
+    instructor_modules = sorted(path.stem for path in (ROOT / "cs231n_course").glob("*.py")
+                                if path.stem not in ("__init__", "__main__"))
+    assert "grade" in instructor_modules and "sandbox" in instructor_modules
+    with zipfile.ZipFile(release.archive) as zf:
+        for name in zf.namelist():
+            assert "cs231n_course" not in name, name
+            assert Path(name).stem not in instructor_modules, name
+            text = zf.read(name).decode("utf-8")
+            assert "cs231n_course" not in text, f"{name} names the instructor package"
