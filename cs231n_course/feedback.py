@@ -84,19 +84,13 @@ def joined(text):
     return "".join(text) if isinstance(text, list) else text
 
 
-def format_size(count):
+def format_size(count, precise=True):
+    """``count`` bytes in MB or kB: 1.5 MB (precise) or 1.5 MB / 2 MB (``:g``, for limits)."""
+    spec = ".1f" if precise else "g"
     if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f} MB"
+        return f"{count / 1_000_000:{spec}} MB"
     if count >= 1_000:
-        return f"{count / 1_000:.1f} kB"
-    return f"{count} bytes"
-
-
-def format_limit(count):
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:g} MB"
-    if count >= 1_000:
-        return f"{count / 1_000:g} kB"
+        return f"{count / 1_000:{spec}} kB"
     return f"{count} bytes"
 
 
@@ -112,7 +106,7 @@ def cap_note(total, kept, max_bytes, dropped, removed=()):
         parts.append(f"{len(dropped)} output{'s' if len(dropped) > 1 else ''} ({kinds}) dropped")
     if removed:
         parts.append(f"the result shown as text only ({', '.join(sorted(set(removed)))} dropped)")
-    parts.append(f"the grader keeps at most {format_limit(max_bytes)} per cell")
+    parts.append(f"the grader keeps at most {format_size(max_bytes, precise=False)} per cell")
     return f"\n[output cut: {'; '.join(parts)}]\n"
 
 
@@ -227,7 +221,7 @@ class CapOutputs(NbGraderPreprocessor):
         if cell.cell_type == "code" and cell.get("outputs"):
             cell.outputs, cut = cap_outputs(cell.outputs, self.max_bytes)
             if cut:
-                self.log.warning("Outputs of cell %d cut to %s", index, format_limit(self.max_bytes))
+                self.log.warning("Outputs of cell %d cut to %s", index, format_size(self.max_bytes, precise=False))
         return cell, resources
 
 
@@ -402,12 +396,16 @@ URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
 
 
 def safe_url(value, image=False):
-    """True for a relative URL, http(s) or mailto, and (for an image) a data:image/ URL."""
+    """A link may be relative, http(s) or mailto; an image only a data:image/ URL or a path on the same host.
+
+    Images are loaded as the page opens (a tracking pixel), links only when followed.
+    """
     compact = URL_IGNORED.sub("", value).lower()
     scheme = URL_SCHEME.match(compact)
-    if scheme is None:
-        return True
-    return scheme.group(1) in SAFE_SCHEMES or (image and compact.startswith("data:image/"))
+    if image:
+        other_host = compact.startswith(("//", "\\\\", "/\\", "\\/"))
+        return compact.startswith("data:image/") or (scheme is None and not other_host)
+    return scheme is None or scheme.group(1) in SAFE_SCHEMES
 
 
 def kept_attributes(tag):

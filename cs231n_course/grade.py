@@ -23,9 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cs231n_course.cgroup import memory_cgroup, remove_cgroup
 from cs231n_course.config import DEFAULT_CELL_TIMEOUT, DEFAULT_MAX_OUTPUT_BYTES
 from cs231n_course.feedback import secure_feedback_folder
 from cs231n_course.kernel_launcher import die_with_parent
@@ -98,12 +100,14 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     private_dir(course_dir)
     remove_leftovers(log)
     results = []
-    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch, stop_on_sigterm():
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch, stop_on_sigterm(), ExitStack() as stack:
         scratch = private_dir(scratch)
         (scratch / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
         socket_dir = scratch / "sockets"
         socket_dir.mkdir()
-        write_kernelspec(scratch / "jupyter", settings, socket_dir, scratch / "etc")
+        cgroup = memory_cgroup(settings.memory_mb * 2**20, settings.uid) if settings else None
+        stack.callback(remove_cgroup, cgroup)
+        write_kernelspec(scratch / "jupyter", settings, socket_dir, scratch / "etc", cgroup)
         env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(filter(None, [str(scratch / "jupyter"),
                                                                          os.environ.get("JUPYTER_PATH")])))
         limit = student_timeout or STUDENT_OVERHEAD_SECONDS + 3 * cell_timeout * len(names)

@@ -58,6 +58,19 @@ def apply_limits(limits):
         resource.setrlimit(LIMITS[name], (value, value))
 
 
+def join_cgroup(folder):
+    """Move this process (and so the sandbox) into the cgroup ``folder``; False when refused.
+
+    RLIMIT_AS still caps each process when this fails (see cs231n_course/cgroup.py).
+    """
+    try:
+        with open(os.path.join(folder, "cgroup.procs"), "w", encoding="ascii") as f:
+            f.write(str(os.getpid()))
+        return True
+    except OSError:
+        return False
+
+
 def die_with_parent():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
@@ -80,6 +93,8 @@ def main(argv=None):
     os.chdir("/")
     kernel_file = kernel_connection_file(connection_file, config["uid"], config["socket_dir"])
     apply_limits(config["limits"])
+    if config.get("cgroup"):
+        join_cgroup(config["cgroup"])
     command = sandbox_command(config, workdir, kernel_file)
     os.execve(command[0], command, env)
 

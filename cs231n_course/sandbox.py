@@ -217,18 +217,19 @@ def drop_privileges(uid):
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def write_kernelspec(jupyter_path, settings=None, socket_dir=None, etc_dir=None):
+def write_kernelspec(jupyter_path, settings=None, socket_dir=None, etc_dir=None, cgroup=None):
     """Write ``<jupyter_path>/kernels/cs231n-grading/`` (kernel.json and its config); returns the name.
 
     settings: a SandboxSettings to sandbox the kernels (socket_dir and etc_dir needed too),
-    or None to run them as the grader.
+    or None to run them as the grader; cgroup: a folder made by ``cgroup.memory_cgroup``
+    that every kernel joins, or None.
     """
     spec_dir = Path(jupyter_path) / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     config = {"sandbox": settings is not None, "kernel_command": kernel_command(), "env": {}}
     if settings is not None:
         config.update(
-            uid=settings.uid, socket_dir=str(socket_dir),
+            uid=settings.uid, socket_dir=str(socket_dir), cgroup=str(cgroup) if cgroup else None,
             env=kernel_environment(settings.uid, socket_dir),
             bubblewrap_prefix=bubblewrap_prefix(settings, socket_dir, write_etc(etc_dir, settings.uid),
                                                 font_cache_files()),

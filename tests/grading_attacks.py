@@ -83,12 +83,17 @@ LEFTOVER_DAEMON = textwrap.dedent("""\
     """)
 
 
-def make_leftover(make, answers, solved_layers):
-    """Right answers, and background processes (new sessions, double forks) that try to outlive grading."""
+def with_answer_code(make, name, answers, solved_layers, code):
+    """A submission with right answers whose answer cell then runs ``code``; returns its folder."""
     def edit(nb):
         answers(nb)
-        answer_cell(nb).source += "\n" + LEFTOVER_DAEMON
-    make("attack-leftover", solved_layers, edit)
+        answer_cell(nb).source += "\n" + code
+    return make(name, solved_layers, edit)
+
+
+def make_leftover(make, answers, solved_layers):
+    """Right answers, and background processes (new sessions, double forks) that try to outlive grading."""
+    with_answer_code(make, "attack-leftover", answers, solved_layers, LEFTOVER_DAEMON)
     return 5
 
 
@@ -107,10 +112,7 @@ FORK_BOMB = textwrap.dedent("""\
 
 def make_fork_bomb(make, answers, solved_layers):
     """Right library, answer cell that forks until refused: the kernel can start no thread after it."""
-    def edit(nb):
-        answers(nb)
-        answer_cell(nb).source += "\n" + FORK_BOMB
-    make("attack-forkbomb", solved_layers, edit)
+    with_answer_code(make, "attack-forkbomb", answers, solved_layers, FORK_BOMB)
     return None
 
 
@@ -162,28 +164,20 @@ def make_script(make, answers, solved_layers):
 
 def make_big_output(make, answers, solved_layers):
     """Right answers, then 200 MB printed in one cell."""
-    def edit(nb):
-        answers(nb)
-        answer_cell(nb).source += "\nprint('x' * 200_000_000)"
-    make("attack-bigoutput", solved_layers, edit)
+    with_answer_code(make, "attack-bigoutput", answers, solved_layers, "print('x' * 200_000_000)")
     return 5
 
 
 def make_memory_hog(make, answers, solved_layers):
     """Right answers, then a cell that takes memory 100 MB at a time."""
-    def edit(nb):
-        answers(nb)
-        answer_cell(nb).source += f"\nhog = [bytearray(100 * 2**20) for _ in range({HOG_MB // 100})]"
-    make("attack-memory", solved_layers, edit)
+    with_answer_code(make, "attack-memory", answers, solved_layers,
+                     f"hog = [bytearray(100 * 2**20) for _ in range({HOG_MB // 100})]")
     return 5
 
 
 def make_crash(make, answers, solved_layers):
     """Right library, but the answer cell kills its own kernel: the checks after it are not run."""
-    def edit(nb):
-        answers(nb)
-        answer_cell(nb).source += "\nimport os\nos._exit(7)"
-    make("attack-crash", solved_layers, edit)
+    with_answer_code(make, "attack-crash", answers, solved_layers, "import os\nos._exit(7)")
     return 0
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import markupsafe
 import nbgrader
 import pytest
+from bs4 import BeautifulSoup
 from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
@@ -699,3 +700,17 @@ def test_no_script_runs_in_a_browser(tmp_path):
     page, _ = SecureFeedbackExporter(config=feedback_config()).from_notebook_node(
         hostile_notebook(), resources=copy.deepcopy(FEEDBACK_RESOURCES))
     assert browser_title(page, tmp_path) == "01_tiny"
+
+
+@pytest.mark.parametrize("src", ["https://tracker.example/p.png", "http://x/p.gif", "//tracker.example/p.png",
+                                 "\\\\tracker.example\\p.png", "/\\tracker.example/p.png", " https://x/p.png"])
+def test_an_image_from_another_host_loses_its_source(src):
+    page = secure_html(f'<html><head></head><body><img src="{src}" alt="pixel"></body></html>')
+    img = BeautifulSoup(page, "html.parser").find("img")
+    assert img is not None and "src" not in img.attrs, page
+
+
+@pytest.mark.parametrize("src", ["data:image/png;base64,iVBORw0KGgo=", "figures/plot.png"])
+def test_an_inline_or_same_host_image_keeps_its_source(src):
+    page = secure_html(f'<html><head></head><body><img src="{src}" alt="plot"></body></html>')
+    assert BeautifulSoup(page, "html.parser").find("img")["src"] == src

@@ -29,6 +29,7 @@ import pytest
 
 import cs231n_course.kernel_launcher as kernel_launcher
 from cs231n_course import sandbox
+from cs231n_course.grade import end_processes_of
 from cs231n_course.sandbox import (
     DEFAULT_SANDBOX_UID, MAX_FILE_BYTES, PASSED_THROUGH, SYSTEM_PATHS, SandboxError, SandboxSettings,
     bubblewrap_prefix, check_uid_free, drop_privileges, kernel_environment, missing_for_sandbox, parent_dirs,
@@ -104,11 +105,7 @@ def test_uid():
     assert processes_of(TEST_UID) == [], f"processes of uid {TEST_UID} run before the test"
     yield TEST_UID
     left = processes_of(TEST_UID)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    end_processes_of(TEST_UID)
     deadline = time.monotonic() + 3
     while processes_of(TEST_UID) and time.monotonic() < deadline:
         time.sleep(0.02)
