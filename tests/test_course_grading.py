@@ -388,3 +388,20 @@ def test_the_infinite_loop_was_stopped_by_the_cell_timeout(graded):
 def test_release_info_names_the_library_file_students_edit(graded):
     info = json.loads((graded["work"] / "grading" / f"cs231n-release-{ASSIGNMENT}.json").read_text())
     assert "cs231n_lib/layers.py" in info["student_files"]
+
+
+HONEST = ("correct", "victim-correct", "untouched", "raises", "warns", "deletes_test", "edits_test")
+
+
+def test_honest_submissions_are_not_flagged_for_review(graded):
+    for student in HONEST:
+        assert graded["rows"][student]["review"] == "", graded["rows"][student]
+
+
+@needs_sandbox
+@pytest.mark.parametrize("student, words", [
+    ("reads_solutions", "assigns layers.dropout_forward"),
+    ("attack-hiddenprint", "events"),
+])
+def test_answers_that_patch_the_grading_are_flagged_for_review(graded, student, words):
+    assert words in graded["rows"][student]["review"], graded["rows"][student]
