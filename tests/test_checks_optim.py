@@ -552,3 +552,222 @@ def test_keeps_dtype_names_a_state_stored_in_the_gradients_dtype():
 
 def test_keeps_dtype_not_implemented():
     expect_failure(checks.check_keeps_dtype, not_implemented, NOT_IMPLEMENTED)
+
+
+# ---------------------------------------------------------------------------
+# The literals of the rule checks, recomputed: a reference step of each rule
+# written here, and the named mistakes as variants of it. Each mistake's row at
+# step k is the mistaken rule fed the right w and state of step k - 1.
+# ---------------------------------------------------------------------------
+
+
+def _reference_step(name, w, dw, state, config, mistake=None):
+    """(next_w, new_state) of rule `name`, or of one named mistake of it."""
+    mk = mistake
+    s = dict(state)
+    if name in ("sgd_momentum", "nesterov_momentum"):
+        lr, mu = config["learning_rate"], config["momentum"]
+        v_prev = s["velocity"]
+        if mk == "momentum_forgotten":
+            v = v_prev - lr * dw
+        elif mk == "one_minus_mu":
+            v = mu * v_prev - (1 - mu) * lr * dw
+        elif mk == "lr_ignored":
+            v = mu * v_prev - dw
+        else:
+            v = mu * v_prev - lr * dw
+        if name == "sgd_momentum" or mk == "plain_momentum":
+            next_w = w + v
+        elif mk == "plus_v_prev":
+            next_w = w + mu * v_prev + (1 + mu) * v
+        else:
+            next_w = w - mu * v_prev + (1 + mu) * v
+        s["velocity"] = v
+        return next_w, s
+    if name in ("adagrad", "rmsprop"):
+        lr, eps = config["learning_rate"], config["epsilon"]
+        cache = s["cache"]
+        g2 = dw if mk == "no_square" else dw**2
+        if name == "adagrad":
+            new = g2 if mk == "cache_replaced" else cache + g2
+        else:
+            d = config["decay_rate"]
+            if mk == "decay_swapped":
+                new = (1 - d) * cache + d * g2
+            elif mk == "one_minus_decay_missing":
+                new = d * cache + g2
+            elif mk == "no_decay":
+                new = cache + g2
+            else:
+                new = d * cache + (1 - d) * g2
+        used = cache if mk == "old_cache" else new
+        if mk == "no_sqrt":
+            denominator = used + eps
+        elif mk == "eps_inside_sqrt":
+            denominator = np.sqrt(used + eps)
+        else:
+            denominator = np.sqrt(used) + eps
+        step = 1.0 if mk == "lr_ignored" else lr
+        s["cache"] = new
+        return w - step * dw / denominator, s
+    if name == "adam":
+        lr, b1, b2, eps = (config[k] for k in ("learning_rate", "beta1", "beta2", "epsilon"))
+        t = 1 if mk == "t_reset" else s["t"] + 1
+        m = b1 * s["m"] + (dw if mk == "one_minus_beta1_missing" else (1 - b1) * dw)
+        v = b2 * s["v"] + (1 - b2) * (dw if mk == "no_square" else dw**2)
+        m_hat = m if mk in ("no_bias_correction", "only_v_corrected") else m / (1 - b1**t)
+        v_hat = v if mk in ("no_bias_correction", "only_m_corrected") else v / (1 - b2**t)
+        denominator = np.sqrt(v_hat + eps) if mk == "eps_inside_sqrt" else np.sqrt(v_hat) + eps
+        step = 1.0 if mk == "lr_ignored" else lr
+        s.update(m=m, v=v, t=t)
+        return w - step * m_hat / denominator, s
+    if name == "adadelta":
+        lr, rho, eps = config["learning_rate"], config["rho"], config["epsilon"]
+        eg2_old, edx2 = s["accum_grad"], s["accum_update"]
+        eg2 = rho * eg2_old + (dw**2 if mk == "one_minus_rho_missing" else (1 - rho) * dw**2)
+        numerator = (edx2 + eps) if mk == "no_sqrt_numerator" else np.sqrt(edx2 + eps)
+        used = eg2_old if mk == "old_accum_grad" else eg2
+        denominator = (np.sqrt(used) + eps) if mk == "eps_outside_sqrt" else np.sqrt(used + eps)
+        dx = -numerator / denominator * dw
+        new_edx2 = rho * edx2 + (1 - rho) * (dx if mk == "dx_not_squared" else dx**2)
+        s.update(accum_grad=eg2, accum_update=new_edx2)
+        return w + (1.0 if mk == "lr_ignored" else lr) * dx, s
+    raise KeyError(name)
+
+
+def _reference_rows(name, mistake=None):
+    """w and state after each step; with a mistake, each step starts from the right w and state."""
+    case = checks.CASES[name]
+    w = np.array(checks.W0)
+    state = {key: np.zeros(4) for key in case["state"]}
+    if name == "adam":
+        state["t"] = 0
+    ws, states = [], []
+    with np.errstate(all="ignore"):
+        for dw in checks.DWS:
+            right_w, right_state = _reference_step(name, w, np.array(dw), state, case["config"])
+            got_w, got_state = _reference_step(name, w, np.array(dw), state, case["config"], mistake)
+            ws.append(got_w)
+            states.append(got_state)
+            w, state = right_w, right_state
+    return ws, states
+
+
+def _assert_rows(got, literal):
+    got, literal = np.array(got, dtype=float), np.array(literal, dtype=float)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(literal))
+    np.testing.assert_allclose(got[~np.isnan(got)], literal[~np.isnan(literal)], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", RULE_CHECKS)
+def test_rule_literals_agree_with_the_reference_written_here(name):
+    case = checks.CASES[name]
+    ws, states = _reference_rows(name)
+    _assert_rows(ws, case["w"])
+    for key, rows in case["state"].items():
+        _assert_rows([s[key] for s in states], rows)
+
+
+MISTAKE_LITERALS = [(name, mistake) for name, case in checks.CASES.items() for mistake in case["mistakes"]]
+STATE_MISTAKE_LITERALS = [
+    (name, key, mistake)
+    for name, case in checks.CASES.items()
+    for key, mistakes in case.get("state_mistakes", {}).items()
+    for mistake in mistakes
+]
+
+
+@pytest.mark.parametrize("name, mistake", MISTAKE_LITERALS, ids=[f"{n}-{m}" for n, m in MISTAKE_LITERALS])
+def test_mistake_literals_are_what_the_mistake_gives(name, mistake):
+    ws, _ = _reference_rows(name, mistake)
+    _assert_rows(ws, checks.CASES[name]["mistakes"][mistake])
+    assert mistake in checks.MISTAKE_HINTS
+
+
+@pytest.mark.parametrize("name, key, mistake", STATE_MISTAKE_LITERALS,
+                         ids=[f"{n}-{k}-{m}" for n, k, m in STATE_MISTAKE_LITERALS])
+def test_state_mistake_literals_are_what_the_mistake_gives(name, key, mistake):
+    _, states = _reference_rows(name, mistake)
+    _assert_rows([s[key] for s in states], checks.CASES[name]["state_mistakes"][key][mistake])
+    assert mistake in checks.MISTAKE_HINTS
+
+
+def _literal_text(name, mistakes=(), state_mistakes=()):
+    """The CASES entry's rows as Python text (how the literals were written)."""
+    def rows(arrays):
+        return [[float(f"{x:.12g}") for x in np.asarray(a, dtype=float)] for a in arrays]
+    ws, states = _reference_rows(name)
+    out = {"w": rows(ws), "state": {k: rows([s[k] for s in states]) for k in checks.CASES[name]["state"]}}
+    out["mistakes"] = {m: rows(_reference_rows(name, m)[0]) for m in mistakes}
+    out["state_mistakes"] = {}
+    for key, m in state_mistakes:
+        out["state_mistakes"].setdefault(key, {})[m] = rows([s[key] for s in _reference_rows(name, m)[1]])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# In place, dtype and the loop's batches, in the public checks
+# ---------------------------------------------------------------------------
+
+
+def momentum_state_in_place(w, dw, config=None):
+    c = _config(config, learning_rate=1e-2, momentum=0.9)
+    v = c.setdefault("velocity", np.zeros_like(w))
+    v *= c["momentum"]
+    v -= c["learning_rate"] * dw
+    return w + v, c
+
+
+def test_rule_check_names_a_state_array_changed_in_place():
+    message = expect_failure(checks.check_sgd_momentum, momentum_state_in_place,
+                             "config['velocity']", "changed in place", "step 1")
+    assert "Hint:" in message
+
+
+def test_rule_check_itself_checks_the_dtype():
+    expect_failure(checks.check_sgd_momentum, momentum_float64_state, "config['velocity']", "float64", "_like")
+
+
+def test_adam_epsilon_inside_the_root_shows_different_expected_and_got():
+    def adam_eps_inside(w, dw, config=None):
+        c = _config(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8)
+        t = c.get("t", 0) + 1
+        m = c["beta1"] * _zeros(c, "m", w) + (1 - c["beta1"]) * dw
+        v = c["beta2"] * _zeros(c, "v", w) + (1 - c["beta2"]) * dw**2
+        m_hat, v_hat = m / (1 - c["beta1"]**t), v / (1 - c["beta2"]**t)
+        c.update(m=m, v=v, t=t)
+        return w - c["learning_rate"] * m_hat / np.sqrt(v_hat + c["epsilon"]), c
+
+    message = expect_failure(checks.check_adam, adam_eps_inside, "epsilon inside the square root")
+    expected, got = message.split("expected ")[1].split(".\nHint")[0].split(", got ")
+    assert expected != got
+
+
+def _loop(sample=None, step=None):
+    def loop(model, X, y, num_iters=100, batch_size=50, learning_rate=0.1, seed=0):
+        rng = np.random.default_rng(seed)
+        loss_history = []
+        for _ in range(num_iters):
+            batch = sample(rng, X, batch_size, seed) if sample else rng.choice(len(X), size=batch_size, replace=False)
+            loss, grads = model.loss(X[batch], y[batch])
+            for name in model.params:
+                model.params[name] = model.params[name] - (step or (lambda g, lr, n: lr * g))(
+                    grads[name], learning_rate, batch_size)
+            loss_history.append(loss)
+        return loss_history
+    return loop
+
+
+@pytest.mark.parametrize(
+    "loop, needle",
+    [
+        (_loop(sample=lambda rng, X, n, seed: np.random.default_rng(seed).choice(len(X), size=n, replace=False)),
+         "the same batch every time"),
+        (_loop(sample=lambda rng, X, n, seed: rng.choice(n, size=n, replace=False)), "first 50 images"),
+        (_loop(step=lambda g, lr, n: g), "learning rate is not used"),
+        (_loop(step=lambda g, lr, n: lr * g / n), "divided by batch_size again"),
+    ],
+    ids=["generator-in-loop", "first-rows-only", "learning-rate-ignored", "divided-by-batch-size"],
+)
+def test_sgd_loop_names_the_batch_and_step_mistakes(digits, loop, needle):
+    expect_failure(lambda f: checks.check_sgd_loop(f, digits), loop, needle, "Hint:")
