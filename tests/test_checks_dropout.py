@@ -5,10 +5,13 @@ Every mistaken implementation below keeps the library's contract
 """
 
 import copy
+import hashlib
+import inspect
 
 import numpy as np
 import pytest
 
+from cs231n_lib.checks import dropout as dropout_checks
 from cs231n_lib.checks.common import NOT_IMPLEMENTED
 from cs231n_lib.checks.dropout import check_conventions, check_dropout_backward, check_dropout_forward
 from cs231n_lib.layers import dropout_backward, dropout_forward
@@ -132,6 +135,24 @@ def drops_at_test_forward(x, param):
     return _inverted(x, param, keep)
 
 
+def in_place_forward(x, param):
+    """Right values, but x itself is scaled and returned."""
+    p = param["p"]
+    if param["mode"] == "test":
+        return _test_mode(x)
+    mask = ((_rng(param).random(x.shape) >= p) / (1 - p)).astype(x.dtype)
+    x *= mask
+    return x, (param, mask)
+
+
+def vanilla_output_in_train_forward(x, param):
+    """Vanilla dropout's test-mode output, x * (1 - p), returned in train mode."""
+    p = param["p"]
+    if param["mode"] == "test":
+        return _test_mode(x)
+    return x * (1 - p), (param, np.full_like(x, 1 - p))
+
+
 def not_implemented(*args):
     raise NotImplementedError()
 
@@ -163,6 +184,44 @@ def new_global_mask_backward(dout, cache):
 def unscaled_backward(dout, cache):
     param, mask = cache
     return dout * (mask != 0)
+
+
+def in_place_backward(dout, cache):
+    param, mask = cache
+    dout *= mask
+    return dout
+
+
+def mask_in_place_backward(dout, cache):
+    param, mask = cache
+    mask = np.asarray(mask)
+    if mask.flags.writeable:
+        mask *= dout
+        return mask
+    return dout * mask
+
+
+def scales_twice_backward(dout, cache):
+    param, mask = cache
+    return dout * mask / (1 - param["p"])
+
+
+def divides_by_mask_backward(dout, cache):
+    param, mask = cache
+    with np.errstate(all="ignore"):
+        return dout / mask
+
+
+def forgot_dout_backward(dout, cache):
+    param, mask = cache
+    return np.array(mask, copy=True)
+
+
+def float64_backward(dout, cache):
+    param, mask = cache
+    dx = np.zeros(dout.shape)
+    dx[...] = dout * mask
+    return dx
 
 
 def global_touching_backward(dout, cache):
@@ -221,6 +280,8 @@ FORWARD_MISTAKES = [
     (copied_generator_forward, "each training step needs a new mask"),
     (fixed_pattern_forward, "seeds 0 and 1"),
     (drops_at_test_forward, "nothing is dropped at test time"),
+    (in_place_forward, "dropout_forward modified x in place"),
+    (vanilla_output_in_train_forward, "vanilla dropout's test mode output"),
 ]
 
 
@@ -244,6 +305,12 @@ BACKWARD_MISTAKES = [
     (dropout_forward, unscaled_backward, "without the 1 / (1 - p)"),
     (dropout_forward, global_touching_backward, "numpy's global generator is used"),
     (unscaled_cache_forward, dropout_backward, "your forward stores the mask without its scale"),
+    (dropout_forward, in_place_backward, "dropout_backward modified dout in place"),
+    (dropout_forward, mask_in_place_backward, "dropout_backward modified the cache in place"),
+    (dropout_forward, scales_twice_backward, "the scale is applied twice"),
+    (dropout_forward, divides_by_mask_backward, "a division by the mask"),
+    (dropout_forward, forgot_dout_backward, "dout was forgotten"),
+    (dropout_forward, float64_backward, "dtype of dx for a float32 dout"),
 ]
 
 
@@ -262,8 +329,15 @@ CONVENTION_MISTAKES = [
     ((0.2, 0.8, 100), "vanilla dropout multiplies by at TEST time"),
     ((0.2, 2.0, 100), "divided by the keep probability"),
     ((0.2, 1.25, 400), "the number of units KEPT"),
-    ((0.2, 1.25, 80), "500 * p"),
+    ((0.2, 1.25, 80), "a fraction p of the 500"),
+    ((0.2, 1.25, 0.2), "a fraction, not a count"),
+    ((0.2, 1 // 0.8, 100), "// is floor (integer) division"),
+    ((0.2, 1 // 0.2, 100), "// is floor (integer) division"),
+    ((20, 1.25, 100), "not a percentage"),
+    ((80, 1.25, 100), "not a percentage"),
+    ((-0.2, 1.25, 100), "between 0 and 1"),
     (("0.2", 1.25, 100), "a number"),
+    ((float("nan"), 1.25, 100), "a finite number"),
 ]
 
 
@@ -272,6 +346,105 @@ def test_convention_mistake_is_named(answers, diagnosis):
     with pytest.raises(AssertionError, match=None) as error:
         check_conventions(*answers)
     assert diagnosis in str(error.value)
+    assert "Hint:" in str(error.value)
+
+
+# ---------------------------------------------------------------------------
+# The conventions' hashes, proven from the answers worked out here
+# ---------------------------------------------------------------------------
+
+# The reference answers (instructor side): the lecture keeps a unit with probability 0.8,
+# in a layer of 500 units.
+KEEP, UNITS = 0.8, 500
+ANSWERS = {"p_library": 1 - KEEP, "kept_scale": 1 / KEEP, "expected_dropped": UNITS * (1 - KEEP)}
+# Named wrong values and a word of the message each one must get.
+WRONG_VALUES = {
+    "p_library": [(KEEP, "KEEPING"), (100 * (1 - KEEP), "percentage"), (100 * KEEP, "percentage")],
+    "kept_scale": [(1 / (1 - KEEP), "drop probability"), (KEEP, "vanilla dropout"),
+                   (1 // KEEP, "//"), (1 // 0.2, "//")],  # 1 // 0.2 is 4.0
+    "expected_dropped": [(UNITS * KEEP, "KEPT"), (1 - KEEP, "a fraction, not a count"),
+                         (100 * (1 - KEEP), "percentage")],
+}
+
+
+def reference_digest(name, value):
+    """Written independently of the module: sha256 of 'salt:name:value to 3 decimals', 16 hex digits."""
+    text = "%.3f" % (round(float(value), 3) + 0.0)
+    return hashlib.sha256(("cs231n-06-dropout-conventions:" + name + ":" + text).encode()).hexdigest()[:16]
+
+
+def test_module_digest_is_the_stated_one():
+    assert dropout_checks.SALT == "cs231n-06-dropout-conventions" and dropout_checks.DIGITS == 3
+    for name in ANSWERS:
+        for value in [0.2, 1.25, 100, 1.0, 20, -0.0, 0.0004, 123.4567]:
+            assert dropout_checks._digest(name, value) == reference_digest(name, value)
+
+
+def test_right_hashes_are_the_answers():
+    assert dropout_checks.RIGHT == {name: reference_digest(name, value) for name, value in ANSWERS.items()}
+
+
+def test_wrong_hashes_are_the_named_wrong_values():
+    for name, cases in WRONG_VALUES.items():
+        expected = {reference_digest(name, value) for value, _ in cases}
+        assert set(dropout_checks.WRONG[name]) == expected
+        assert dropout_checks.RIGHT[name] not in dropout_checks.WRONG[name]
+        for value, word in cases:
+            assert word in dropout_checks.WRONG[name][reference_digest(name, value)]
+
+
+def test_answers_within_the_stated_precision_pass(capsys):
+    check_conventions(0.2, 1.25, 100)
+    check_conventions(0.2001, 1.2504, 100.0004)
+    check_conventions(np.float32(0.2), np.float64(1.25), np.int64(100))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(set(lines)) == 1 and lines[0].startswith("OK: ")
+
+
+def test_module_holds_no_answer_and_no_solution_line():
+    """No constant holds a value answer, and no message or hint spells out a solution line."""
+    source = inspect.getsource(dropout_checks)
+    for constant in ["LIBRARY_P", "KEPT_SCALE", "EXPECTED_DROPPED"]:
+        assert constant not in source
+    for name, value in vars(dropout_checks).items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            assert not any(np.isclose(value, answer) for answer in ANSWERS.values()), name
+    for line in ["dx = dout * mask", "out = x * mask", "rng.random(x.shape) >= p",
+                 "keep / (1 - p)", "500 * p", "1 / 0.8 = 1.25"]:
+        assert line not in source.replace("\n", " "), line
+
+
+def _failure(check, *args):
+    with pytest.raises(AssertionError) as error:
+        check(*args)
+    return str(error.value)
+
+
+def test_failure_messages_never_show_an_answer_or_a_solution_line():
+    messages = [_failure(check_conventions, *answers) for answers, _ in CONVENTION_MISTAKES]
+    for message in messages:
+        for answer in ["0.2 ", "0.2,", "0.2.", "1.25", "100 ", "100."]:
+            got = message.split(", got ", 1)[1].split("\n", 1)[0] if ", got " in message else ""
+            assert answer not in message.replace(got, ""), message
+    with np.errstate(all="ignore"):
+        messages += [_failure(check_dropout_forward, forward) for forward, _ in FORWARD_MISTAKES]
+        messages += [_failure(check_dropout_backward, f, b) for f, b, _ in BACKWARD_MISTAKES]
+    for message in messages:
+        for line in ["dx = dout * mask", "out = x * mask", "rng.random(x.shape) >= p", "keep / (1 - p)"]:
+            assert line not in message, message
+
+
+def test_in_place_changes_are_named_before_any_value():
+    """x or dout changed in place: the message says so, not what the values look like."""
+    message = _failure(check_dropout_forward, in_place_forward)
+    assert message.startswith("x after dropout_forward")
+    message = _failure(check_dropout_backward, dropout_forward, in_place_backward)
+    assert message.startswith("dout after dropout_backward")
+
+
+def test_backward_check_requires_float32_dx_for_float32_dout():
+    message = _failure(check_dropout_backward, dropout_forward, float64_backward)
+    assert "expected float32, got float64" in message
 
 
 # ---------------------------------------------------------------------------

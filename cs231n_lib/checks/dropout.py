@@ -10,12 +10,24 @@ test mode is the identity. The backward check feeds a mask built here, so the
 expected gradient dout * mask is known exactly, then checks that backward
 agrees with the student's own forward pass.
 
-Named diagnoses: dropout scaled at test time instead of train time; p used as
-the keep probability; the mask not applied in backward; a new mask drawn in
-backward; numpy's global generator used; the cache holding the mask without
-its scale; a float32 input turned into float64; the seed or rng ignored.
+Both checks first make sure the student's functions leave their inputs alone
+(x in forward; dout and the cache's mask in backward): each is copied before
+the call and compared after it, before any value is looked at.
+
+Named diagnoses: x or dout changed in place; dropout scaled at test time
+instead of train time (also vanilla dropout's test-mode output in train mode);
+p used as the keep probability; the mask not applied in backward; the scale
+applied twice in backward; dividing by the mask; dout forgotten; a new mask
+drawn in backward; numpy's global generator used; the cache holding the mask
+without its scale; a float32 input (forward) or dout (backward) turned into
+float64; the seed or rng ignored.
+
+The conventions exercise holds no answer: its right values, and the named
+wrong ones, are stored as salted hashes (see _digest), proven in
+tests/test_checks_dropout.py.
 """
 
+import hashlib
 import numbers
 
 import numpy as np
@@ -26,18 +38,18 @@ WHERE = "cs231n_lib/layers.py"
 FRACTION_TOLERANCE = 0.01  # the fraction dropped of 200 000 units has a standard deviation below 0.0012
 VALUE_TOLERANCE = 1e-6  # relative, for values that are exact up to rounding
 
-# The conventions exercise: the lecture's code keeps a unit with probability 0.8.
+# The conventions exercise: the lecture's code keeps a unit with probability 0.8, in a layer
+# of 500 hidden units (the question's data, not its answers).
 LECTURE_KEEP = 0.8
 HIDDEN_UNITS = 500
-LIBRARY_P = 0.2  # 1 - 0.8, written out so that messages show 0.2, not 0.19999999999999996
-KEPT_SCALE = 1.25  # 1 / 0.8
-EXPECTED_DROPPED = 100  # 500 * 0.2
+SALT = "cs231n-06-dropout-conventions"
+DIGITS = 3  # answers are compared after rounding to 3 decimals
 
 GLOBAL_HINT = (
     "looks like numpy's global generator is used (np.random.rand, np.random.binomial, "
     "np.random.seed, ...). Draw the mask from `rng`, the generator dropout_forward builds "
-    "from dropout_param's 'seed' or 'rng', e.g. rng.random(x.shape); the library never "
-    "touches numpy's global generator, so that a model's seed alone fixes its training run."
+    "from dropout_param's 'seed' or 'rng'; the library never touches numpy's global "
+    "generator, so that a model's seed alone fixes its training run."
 )
 TEST_TIME_HINT = (
     "looks like dropout is scaled at test time instead of train time ('vanilla' dropout). "
@@ -82,20 +94,30 @@ def _close(got, expected, tol=VALUE_TOLERANCE):
 
 
 def _forward(dropout_forward, x, param):
-    """(out, mask, moved) from the student's forward, with the cache unpacked and its shape checked."""
+    """(out, mask, moved) from the student's forward, with the cache unpacked and its shape checked.
+
+    x is copied before the call and compared after it: an x changed in place is named first.
+    """
+    x_before = x.copy()
     result, moved = _watching_global_generator(dropout_forward, x, param, name="dropout_forward")
+    if not np.array_equal(x, x_before):
+        fail(f"x after dropout_forward in {param['mode']} mode", "left unchanged",
+             f"{int(np.sum(x != x_before))} entries changed: dropout_forward modified x in place",
+             "an in-place operation (x *= ..., x[...] = ...) overwrites the caller's array, "
+             "which the previous layer's cache may still hold. Build out as a new array and "
+             "leave x as it was given.")
     if not (isinstance(result, tuple) and len(result) == 2):
         fail("dropout_forward's return value", "a pair (out, cache)", type(result).__name__,
              "end with `return out, (dropout_param, mask)`, as the skeleton does.")
     out, cache = result
     require_shape(out, x.shape, f"dropout_forward's out in {param['mode']} mode",
-                  "out has the shape of x: out = x * mask, elementwise.")
+                  "out has the shape of x: dropout acts on each unit separately.")
     if not (isinstance(cache, tuple) and len(cache) == 2):
         fail("dropout_forward's cache", "a pair (dropout_param, mask)", repr(type(cache).__name__),
              "keep the skeleton's `return out, (dropout_param, mask)`.")
     mask = np.asarray(cache[1])
     require_shape(mask, x.shape, "the mask in dropout_forward's cache",
-                  "the mask has one entry per unit: draw it with x.shape.")
+                  "the mask has one entry per unit: draw one random number for every entry of x.")
     return out, mask, moved
 
 
@@ -110,6 +132,17 @@ def _check_global(moved, name):
 # ---------------------------------------------------------------------------
 
 
+def _check_not_test_time_output(out, x, p):
+    """Train mode returning x * (1 - p) everywhere: vanilla dropout's test-mode output."""
+    if np.any(out == 0) or not _close(out / x, np.full(x.shape, 1 - p)):
+        return
+    fail(f"dropout_forward in train mode with p = {p}", f"about {p:.0%} of the units set to 0",
+         "no zeros, and every unit equal to x * (1 - p)",
+         "that is vanilla dropout's test mode output (scaled at test time by the keep "
+         "probability), returned in train mode. In train mode drop each unit with probability "
+         "p and divide the kept ones by 1 - p; test mode returns x unchanged.")
+
+
 def _check_fraction_dropped(out, p):
     frac = float(np.mean(out == 0))
     if abs(frac - p) <= FRACTION_TOLERANCE:
@@ -118,15 +151,16 @@ def _check_fraction_dropped(out, p):
     if abs(frac - (1 - p)) <= FRACTION_TOLERANCE:
         fail(what, f"about p = {p}", f"{frac:.3f}, close to 1 - p = {1 - p:.1f}",
              "looks like p is used as the keep probability (the lecture's convention). In this "
-             "library, as in torch.nn.Dropout, p is the probability of DROPPING a unit: keep a "
-             "unit where rng.random(x.shape) >= p, which happens with probability 1 - p.")
+             "library, as in torch.nn.Dropout, p is the probability of DROPPING a unit, so a "
+             "unit must survive with probability 1 - p: choose the comparison of each uniform "
+             "draw with p that is true with that probability.")
     if frac == 0:
         fail(what, f"about p = {p}", "0 (nothing was dropped)",
-             "in train mode every unit is zeroed with probability p; set out = x * mask with a "
-             "mask that is 0 for the dropped units.")
+             "in train mode every unit is zeroed with probability p: the output must be x "
+             "multiplied by a mask that is 0 for the dropped units.")
     fail(what, f"about p = {p}", f"{frac:.3f}",
-         "a unit is kept when rng.random(x.shape) >= p, so on average a fraction p of the "
-         "units becomes 0.")
+         "each unit gets one uniform draw in [0, 1); compare it with p so that, on average, "
+         "a fraction p of the units becomes 0.")
 
 
 def _check_kept_scale(out, x, p):
@@ -147,7 +181,8 @@ def _check_kept_scale(out, x, p):
         fail(what, f"1 / (1 - p) = {expected:.4f}", f"1 - p = {1 - p:.4f}",
              "divide the kept units by 1 - p rather than multiplying by it.")
     fail(what, f"1 / (1 - p) = {expected:.4f} for every kept unit", got,
-         "every kept unit is x / (1 - p): use one mask of 0s and 1 / (1 - p)s, out = x * mask.")
+         "every kept unit is divided by the probability of keeping it; one mask that holds "
+         "both the zeros and that scale, multiplied into x, gives the whole output.")
 
 
 def _check_mean(out, x, p):
@@ -164,9 +199,9 @@ def _check_cache_mask(out, x, mask, p):
     what = "x * mask, with the mask from dropout_forward's cache"
     if _close(x * mask / (1 - p), out):
         fail(what, "equal to out", "out * (1 - p): the mask in the cache has 0s and 1s",
-             "store the scaled mask, mask = keep / (1 - p), and compute out = x * mask: "
-             "backward computes dout * mask from the cache and would otherwise miss the "
-             "1 / (1 - p).")
+             "store the scaled mask (the zeros and the 1 / (1 - p) together), the very array "
+             "that multiplies x: backward reuses the cached mask as its local derivative and "
+             "would otherwise miss the scale.")
     fail(what, "equal to out", "something else",
          "the cache must hold the very mask that made out, so that backward can reuse it.")
 
@@ -181,8 +216,8 @@ def _check_reproducible(dropout_forward, x, p, out_seed0):
     other, _, _ = _forward(dropout_forward, x, {"p": p, "mode": "train", "seed": 1})
     if np.array_equal(other, out_seed0):
         fail("dropout_forward with seeds 0 and 1", "two different masks", "the same mask",
-             "the mask must be random: draw it with rng.random(x.shape), a fresh draw on each "
-             "call, rather than a fixed pattern.")
+             "the mask must be random: a fresh draw from `rng` on each call, rather than a "
+             "fixed pattern or a generator with a fixed seed.")
 
 
 def _check_uses_rng(dropout_forward, x, p):
@@ -198,8 +233,8 @@ def _check_uses_rng(dropout_forward, x, p):
     if np.array_equal(first, second):
         fail("two calls with the same generator (dropout_param['rng'])",
              "two different masks (the generator moves on)", "the same mask twice",
-             "each training step needs a new mask: draw it from the generator itself, "
-             "rng.random(x.shape), not from a copy reseeded each time.")
+             "each training step needs a new mask: draw it from the generator itself, not "
+             "from a copy of it, so that the generator moves on.")
 
 
 def _check_dtype(dropout_forward, p):
@@ -207,8 +242,8 @@ def _check_dtype(dropout_forward, p):
     out, _, _ = _forward(dropout_forward, x32, {"p": p, "mode": "train", "seed": 2})
     if out.dtype != np.float32:
         fail("dtype of out for a float32 x", "float32", str(out.dtype),
-             "keep the caller's dtype: a mask computed as keep / (1 - p) is float64, so convert "
-             "it with .astype(x.dtype) before multiplying.")
+             "keep the caller's dtype: a boolean array divided by a Python float is float64, "
+             "so convert the mask to x's dtype before multiplying.")
 
 
 def _check_p_zero(dropout_forward, x):
@@ -244,6 +279,7 @@ def check_dropout_forward(dropout_forward, p=0.3):
     out, mask, moved = _forward(dropout_forward, x, {"p": p, "mode": "train", "seed": 0})
     if out.dtype != x.dtype:
         fail("dtype of out for a float64 x", "float64", str(out.dtype), "keep the caller's dtype.")
+    _check_not_test_time_output(out, x, p)
     _check_fraction_dropped(out, p)
     _check_kept_scale(out, x, p)
     _check_mean(out, x, p)
@@ -263,33 +299,72 @@ def check_dropout_forward(dropout_forward, p=0.3):
 # Backward
 # ---------------------------------------------------------------------------
 
+CHAIN_RULE = ("Forward multiplies each unit by its mask entry, so the local derivative of out "
+              "with respect to x is that entry: the chain rule multiplies the upstream gradient "
+              "dout by it, unit by unit, with the mask taken from the cache")
+
+
+def _backward(dropout_backward, dout, cache):
+    """(dx, moved) from the student's backward; dout and the cache's mask must come back unchanged.
+
+    Both are copied before the call and compared after it, before any value is looked at.
+    """
+    dout_before = dout.copy()
+    mask_before = np.array(cache[1], copy=True)
+    dx, moved = _watching_global_generator(dropout_backward, dout, cache, name="dropout_backward")
+    if not np.array_equal(dout, dout_before):
+        fail("dout after dropout_backward", "left unchanged",
+             f"{int(np.sum(dout != dout_before))} entries changed: dropout_backward modified dout in place",
+             "an in-place operation (dout *= ..., dout[...] = ...) overwrites the upstream "
+             "gradient, which the caller may still use. Build dx as a new array.")
+    if not np.array_equal(np.asarray(cache[1]), mask_before):
+        fail("the mask in the cache after dropout_backward", "left unchanged",
+             "changed: dropout_backward modified the cache in place",
+             "backward reads the cache and must not write into it (a second backward through "
+             "the same cache would see another mask). Build dx as a new array.")
+    return dx, moved
+
 
 def _diagnose_backward(dx, dout, mask, p, what, consistency=False):
     """Compare dx with dout * mask; name the mistake when the output reveals it."""
-    require_shape(dx, dout.shape, what, "dx has the shape of dout: dx = dout * mask, elementwise.")
+    require_shape(dx, dout.shape, what, "dx has the shape of dout: one gradient per unit.")
     expected = dout * mask
     if _close(dx, expected):
         return
+    expected_text = "the upstream gradient dout times the cached mask, unit by unit"
     kept = mask != 0
+    if not np.all(np.isfinite(dx)):
+        fail(what, expected_text,
+             f"{int(np.sum(~np.isfinite(dx)))} entries that are inf or nan, where units were dropped",
+             "looks like a division by the mask: its dropped entries are 0. " + CHAIN_RULE + ".")
     if _close(dx, dout):
-        fail(what, "dout * mask", "dout itself",
+        fail(what, expected_text, "dout itself",
              "looks like the mask is not applied in backward: the dropped units had no effect "
              "on the loss, so their gradient is 0, and the kept ones were divided by 1 - p. "
-             "Use dx = dout * mask, with the mask from the cache.")
+             + CHAIN_RULE + ".")
+    if _close(dx, mask):
+        fail(what, expected_text, "the mask itself",
+             "looks like dout was forgotten: the mask is only the local derivative; the chain "
+             "rule multiplies it by the upstream gradient dout.")
     if _close(dx, dout * kept):
-        fail(what, "dout * mask", "dout * (mask != 0): the right zeros without the 1 / (1 - p)",
+        fail(what, expected_text, "the right zeros without the 1 / (1 - p)",
              "the kept units were divided by 1 - p in forward, so their gradient is too."
-             + (" If your backward is dx = dout * mask, your forward stores the mask without its "
-                "scale: store mask = keep / (1 - p)." if consistency else ""))
+             + (" If your backward multiplies dout by the cached mask, your forward stores the "
+                "mask without its scale: cache the scaled mask, the one that multiplied x."
+                if consistency else ""))
+    if np.all(dx[~kept] == 0) and _close(dx[kept], (dout * mask)[kept] / (1 - p)):
+        fail(what, expected_text, "the kept units' gradients divided by 1 - p once more",
+             "the scale is applied twice: the cached mask already holds the 1 / (1 - p) of "
+             "inverted dropout, so backward needs no further scaling. " + CHAIN_RULE + ".")
     zeros_dx, zeros_mask = dx == 0, ~kept
     mismatch = float(np.mean(zeros_dx != zeros_mask))
     if zeros_dx.mean() > p / 2 and mismatch > 0.05:
         fail(what, "zeros exactly where forward dropped units",
              f"zeros at other places ({mismatch:.0%} of the units disagree)",
              "looks like a new mask is drawn in backward, so backward is not consistent with "
-             "forward. Backward must reuse the mask forward used: take it from the cache, "
-             "dx = dout * mask, and draw nothing.")
-    fail(what, "dout * mask", "something else", "dx = dout * mask, with the mask from the cache.")
+             "forward. Backward must reuse the mask forward used, from the cache, and draw "
+             "nothing.")
+    fail(what, expected_text, "something else", CHAIN_RULE + ".")
 
 
 def check_dropout_backward(dropout_forward, dropout_backward, p=0.3):
@@ -299,34 +374,46 @@ def check_dropout_backward(dropout_forward, dropout_backward, p=0.3):
     shape = (300, 400)
     g = np.random.default_rng(11)
     keep = g.random(shape) >= p
-    mask = keep / (1 - p)
+    mask = np.where(keep, 1 / (1 - p), 0.0)  # the check's own input: 0s and 1 / (1 - p)s
     dout = g.standard_normal(shape)
 
     # 1. A mask made here: the expected gradient is exactly dout * mask.
     param = {"p": p, "mode": "train", "rng": np.random.default_rng(12)}
-    dx, moved = _watching_global_generator(dropout_backward, dout, (param, mask), name="dropout_backward")
+    dx, moved = _backward(dropout_backward, dout, (param, mask))
     _diagnose_backward(dx, dout, mask, p, "dropout_backward(dout, (dropout_param, mask)) with a known mask")
     _check_global(moved, "dropout_backward")
 
-    # 2. Together with the student's forward: the mask is whatever forward chose.
+    # 2. The same in float32: dx keeps dout's dtype.
+    dout32, mask32 = dout[:30, :40].astype(np.float32), mask[:30, :40].astype(np.float32)
+    param = {"p": p, "mode": "train", "rng": np.random.default_rng(15)}
+    dx32, _ = _backward(dropout_backward, dout32, (param, mask32))
+    require_shape(dx32, dout32.shape, "dropout_backward with a float32 dout and mask",
+                  "dx has the shape of dout: one gradient per unit.")
+    if dx32.dtype != np.float32:
+        fail("dtype of dx for a float32 dout and mask", "float32", str(dx32.dtype),
+             "keep the caller's dtype: an array made with np.zeros(shape) (float64 by default) "
+             "or a float64 constant turns the result into float64. Compute dx from dout and "
+             "the mask alone.")
+    _diagnose_backward(dx32, dout32, mask32, p, "dropout_backward with a float32 dout and mask")
+
+    # 3. Together with the student's forward: the mask is whatever forward chose.
     x = _positive_input(shape, seed=13)
     param = {"p": p, "mode": "train", "rng": np.random.default_rng(14)}
     out, cache_mask, _ = _forward(dropout_forward, x, param)
-    result, moved = _watching_global_generator(dropout_backward, dout, (param, cache_mask),
-                                               name="dropout_backward")
+    result, moved = _backward(dropout_backward, dout, (param, cache_mask))
     _diagnose_backward(result, dout, out / x, p,
                        "dropout_backward after your dropout_forward (compared with dout * out / x)",
                        consistency=True)
     _check_global(moved, "dropout_backward")
 
-    # 3. Test mode: nothing was dropped, so the gradient passes through.
+    # 4. Test mode: nothing was dropped, so the gradient passes through.
     _, test_mask, _ = _forward(dropout_forward, x, {"p": p, "mode": "test"})
-    dx_test, _ = _watching_global_generator(dropout_backward, dout, ({"p": p, "mode": "test"}, test_mask),
-                                            name="dropout_backward")
+    dx_test, _ = _backward(dropout_backward, dout, ({"p": p, "mode": "test"}, test_mask))
     require_shape(dx_test, dout.shape, "dropout_backward in test mode", "dx has the shape of dout.")
     if not _close(dx_test, dout):
         fail("dropout_backward in test mode", "dx equal to dout", "something else",
-             "in test mode forward is the identity (its mask is all ones), so dx = dout.")
+             "in test mode forward is the identity (its mask is all ones), so the gradient "
+             "passes through unchanged.")
     passed("dropout_backward returns dout * mask with the mask its forward pass used, in train "
            "and test mode, and draws nothing.")
 
@@ -336,45 +423,98 @@ def check_dropout_backward(dropout_forward, dropout_backward, p=0.3):
 # ---------------------------------------------------------------------------
 
 
+def _digest(name, value):
+    """A salted hash of an answer: sha256 of SALT, the answer's name and the value rounded to DIGITS decimals.
+
+    The first 16 hex digits are kept. Right answers and named wrong ones are stored only this way.
+    """
+    text = f"{round(float(value), DIGITS) + 0.0:.{DIGITS}f}"
+    return hashlib.sha256(f"{SALT}:{name}:{text}".encode()).hexdigest()[:16]
+
+
+PERCENT_HINT = ("p is a probability, a fraction between 0 and 1, not a percentage: "
+                "write the percentage as a fraction.")
+
+RIGHT = {
+    "p_library": "ed4db65e8a196f95",
+    "kept_scale": "e48eaa08608fd7f5",
+    "expected_dropped": "e3d454b9051c0aea",
+}
+
+# Named wrong values, as hashes of the wrong values (never the right ones).
+WRONG = {
+    "p_library": {
+        "108d8f92977bd809": "this is the lecture's p, the probability of KEEPING a unit (its keep "
+                            "probability); the library's p is the probability of dropping one.",
+        "0594fc64ce6cb185": PERCENT_HINT,
+        "aa0502a3c63f4f16": PERCENT_HINT + " It is also the lecture's keep probability, not the "
+                            "library's drop probability.",
+    },
+    "kept_scale": {
+        "7478d677340b13aa": "this divides by the drop probability; the kept units are divided by "
+                            "the probability of keeping them.",
+        "094ec6fbfdae10e1": "this is what vanilla dropout multiplies by at TEST time. Inverted "
+                            "dropout scales the kept units at train time, dividing by their keep "
+                            "probability.",
+        "9406012799d5c1a9": "looks like // was used: in Python // is floor (integer) division, "
+                            "which throws away the fraction. Use true division, /.",
+        "61e0ca4c27da1299": "looks like // was used: in Python // is floor (integer) division, "
+                            "which throws away the fraction. Use true division, /.",
+    },
+    "expected_dropped": {
+        "f0455afe89f0cf83": "this is the number of units KEPT; a fraction p of the 500 is dropped.",
+        "579f15136bb17037": "this is a fraction, not a count: the question asks how many of the "
+                            "500 units are dropped on average, the fraction p of the 500.",
+        "7d2253626d1f2463": "looks like p was taken as a percentage; the number dropped is the "
+                            "fraction p of the 500 units.",
+    },
+}
+
+GENERIC = {
+    "p_library": "the library's p is the probability of dropping a unit: 1 minus the keep probability.",
+    "kept_scale": "kept units are divided by the keep probability, 1 - p.",
+    "expected_dropped": "on average a fraction p of the 500 units is dropped.",
+}
+
+EXPECTED_TEXT = {
+    "p_library": "the library's p for the lecture's keep probability 0.8",
+    "kept_scale": "the factor that multiplies each kept unit at train time",
+    "expected_dropped": "the average number of the 500 units dropped",
+}
+
+
 def _require_number(value, name):
     require_answered(value, name)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         fail(name, "a number", repr(value), f"set {name} to a number such as 0.5.")
-    return float(value)
+    value = float(value)
+    if not np.isfinite(value):
+        fail(name, "a finite number", repr(value), f"set {name} to a number such as 0.5.")
+    return value
+
+
+def _require_right(name, value):
+    """Compare value with the hashed answer (to DIGITS decimals); name a known wrong value, never the right one."""
+    digest = _digest(name, value)
+    if digest == RIGHT[name]:
+        return round(value, DIGITS)
+    hint = WRONG[name].get(digest)
+    if hint is None and name == "p_library" and not 0 <= value <= 1:
+        hint = PERCENT_HINT
+    fail(name, EXPECTED_TEXT[name], f"{value:g}", hint or GENERIC[name])
 
 
 def check_conventions(p_library, kept_scale, expected_dropped):
-    """The lecture keeps each unit with probability 0.8: translate that to the library's p."""
+    """The lecture keeps each unit with probability 0.8: translate that to the library's p.
+
+    Answers are compared to DIGITS decimals against salted hashes.
+    """
     p_library = _require_number(p_library, "p_library")
     kept_scale = _require_number(kept_scale, "kept_scale")
     expected_dropped = _require_number(expected_dropped, "expected_dropped")
-    if not np.isclose(p_library, LIBRARY_P, rtol=1e-3):
-        if np.isclose(p_library, LECTURE_KEEP, rtol=1e-3):
-            fail("p_library", LIBRARY_P, p_library,
-                 "0.8 is the lecture's p, the probability of KEEPING a unit; the library's p is "
-                 "the probability of dropping one, 1 - 0.8.")
-        fail("p_library", LIBRARY_P, p_library,
-             "the library's p is the probability of dropping a unit: 1 minus the keep probability.")
-
-    right_scale = KEPT_SCALE
-    if not np.isclose(kept_scale, right_scale, rtol=1e-3):
-        if np.isclose(kept_scale, 1 / LIBRARY_P, rtol=1e-3):
-            fail("kept_scale", right_scale, kept_scale,
-                 "1 / 0.2 divides by the drop probability; the kept units are divided by the "
-                 "probability of keeping them, 1 - p = 0.8.")
-        if np.isclose(kept_scale, LECTURE_KEEP, rtol=1e-3):
-            fail("kept_scale", right_scale, kept_scale,
-                 "0.8 is what vanilla dropout multiplies by at TEST time. Inverted dropout "
-                 "multiplies the kept units at train time by 1 / 0.8.")
-        fail("kept_scale", right_scale, kept_scale,
-             "kept units are divided by the keep probability, 1 - p.")
-
-    right_count = EXPECTED_DROPPED
-    if not np.isclose(expected_dropped, right_count, rtol=1e-3):
-        if np.isclose(expected_dropped, HIDDEN_UNITS * LECTURE_KEEP, rtol=1e-3):
-            fail("expected_dropped", right_count, expected_dropped,
-                 "400 is the number of units KEPT; a fraction p of the 500 is dropped.")
-        fail("expected_dropped", right_count, expected_dropped,
-             "on average a fraction p of the 500 units is dropped: 500 * p.")
-    passed("the lecture's keep probability 0.8 is this library's p = 0.2: about 100 of 500 "
-           "units are dropped and the other 400 are multiplied by 1 / 0.8 = 1.25.")
+    p = _require_right("p_library", p_library)
+    scale = _require_right("kept_scale", kept_scale)
+    dropped = _require_right("expected_dropped", expected_dropped)
+    passed(f"the lecture's keep probability {LECTURE_KEEP:g} is this library's p = {p:g}: about "
+           f"{dropped:g} of {HIDDEN_UNITS} units are dropped and the other {HIDDEN_UNITS - dropped:g} "
+           f"are multiplied by 1 / {LECTURE_KEEP:g} = {scale:g}.")
