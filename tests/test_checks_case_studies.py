@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cs231n_lib.checks import case_studies as cs
-from cs231n_lib.checks.common import NOT_IMPLEMENTED
+from cs231n_lib.checks.common import NOT_IMPLEMENTED, answer_digest
 from cs231n_lib.shapes import FC, Conv, Pool, ReLU, summarize_stack
 
 # ---------------------------------------------------------------- the literals, by hand
@@ -35,22 +35,113 @@ def vgg16_by_hand():
     return params + fc_params, activations, fc_params
 
 
-def test_the_vgg16_literals_follow_from_the_formulas():
-    params, activations, fc_params = vgg16_by_hand()
-    assert (params, activations, fc_params) == (cs.VGG16_PARAMS, cs.VGG16_ACTIVATIONS, cs.VGG16_FC_PARAMS)
-    assert cs.VGG16_INPUT_VALUES == 150_528
+def reference_vgg16_layers():
+    """VGG-16 (configuration D) as Conv / Pool / FC descriptors: the reference the check's hashes come from."""
+    layers = []
+    filters = iter((64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512))
+    for block, num_convs in enumerate((2, 2, 3, 3, 3), start=1):
+        for index in range(1, num_convs + 1):
+            layers.append(Conv(next(filters), 3, stride=1, pad=1, name=f"CONV{block}-{index}"))
+        layers.append(Pool(2, stride=2, name=f"POOL{block}"))
+    layers += [FC(units, name=f"FC{number}") for number, units in zip((6, 7, 8), (4096, 4096, 1000))]
+    return layers
 
 
-def test_the_reference_list_has_the_literal_totals():
-    rows = summarize_stack(cs.VGG16_INPUT_SHAPE, cs.reference_vgg16_layers())
-    assert sum(r.params for r in rows) == cs.VGG16_PARAMS
-    assert sum(r.activations for r in rows) == cs.VGG16_ACTIVATIONS
-    assert sum(r.params for r in rows if r.name.startswith("FC")) == cs.VGG16_FC_PARAMS
+VGG16_PARAMS, VGG16_ACTIVATIONS, VGG16_FC_PARAMS = 138_357_544, 15_237_608, 123_642_856
+VGG16_FC6_PARAMS, VGG16_FC_ACTIVATIONS, VGG16_INPUT_VALUES = 102_764_544, 4096 + 4096 + 1000, 3 * 224 * 224
+
+
+def lock(value, digits, tag, text):
+    """What the check's _unlock undoes: ``text`` XOR a stream of salted hashes of the right answer."""
+    data, stream, index = text.encode(), b"", 0
+    while len(stream) < len(data):
+        stream += bytes.fromhex(answer_digest(value, digits, f"{tag}:unlock:{index}"))
+        index += 1
+    return bytes(a ^ b for a, b in zip(data, stream)).hex()
+
+
+def test_the_vgg16_numbers_follow_from_the_formulas():
+    assert vgg16_by_hand() == (VGG16_PARAMS, VGG16_ACTIVATIONS, VGG16_FC_PARAMS)
+
+
+def test_the_reference_list_has_those_totals():
+    rows = summarize_stack(cs.VGG16_INPUT_SHAPE, reference_vgg16_layers())
+    assert sum(r.params for r in rows) == VGG16_PARAMS
+    assert sum(r.activations for r in rows) == VGG16_ACTIVATIONS
+    assert sum(r.params for r in rows if r.name.startswith("FC")) == VGG16_FC_PARAMS
+    assert sum(r.params for r in rows if r.name == "FC6") == VGG16_FC6_PARAMS
+    assert sum(r.activations for r in rows if r.name.startswith("FC")) == VGG16_FC_ACTIVATIONS
+    assert rows[0].activations == VGG16_INPUT_VALUES
+
+
+def test_the_structure_literals_follow_from_the_reference():
+    layers = reference_vgg16_layers()
+    letters = {Conv: "C", Pool: "P", FC: "F"}
+    assert "".join(letters[type(layer)] for layer in layers) == cs.VGG16_KINDS
+    assert tuple(layer.num_filters for layer in layers if isinstance(layer, Conv)) == cs.VGG16_CONV_FILTERS
+    assert tuple(layer.num_outputs for layer in layers if isinstance(layer, FC)) == cs.VGG16_FC_OUTPUTS
+    assert cs.VGG16_KINDS.split("F")[0].split("P")[:-1] == ["C" * n for n in cs.VGG16_BLOCKS]
+
+
+def test_the_vgg16_hash_is_the_totals():
+    assert cs.VGG16_TOTALS_DIGEST == answer_digest((VGG16_PARAMS, VGG16_ACTIVATIONS), tag="vgg16")
+
+
+def test_the_fc_hashes_are_the_answer_and_its_slips():
+    share = VGG16_FC_PARAMS / VGG16_PARAMS
+
+    def digest(value):
+        return answer_digest(value, cs.FC_DIGITS, "fc")
+
+    assert cs.FC_DIGEST == digest(share)
+    slips = [100 * share, 1 - share, VGG16_FC6_PARAMS / VGG16_PARAMS, 1 / share,
+             VGG16_FC_ACTIVATIONS / VGG16_PARAMS]
+    assert [d for d, _ in cs.FC_SLIPS] == [digest(v) for v in slips]
+    assert len({cs.FC_DIGEST, *(d for d, _ in cs.FC_SLIPS)}) == 1 + len(slips)
+    assert cs.FC_SUCCESS_LOCKED == lock(share, cs.FC_DIGITS, "fc", "(123,642,856 of 138,357,544)")
+
+
+def test_the_memory_hashes_are_the_answer_and_its_slips():
+    def digest(value):
+        return answer_digest(value, cs.MEMORY_DIGITS, "memory")
+
+    mb = VGG16_ACTIVATIONS * 4 / 1e6
+    assert cs.MEMORY_DIGEST == digest(mb)
+    slips = [VGG16_ACTIVATIONS * 4 / 2**20, VGG16_ACTIVATIONS / 1e6,
+             (VGG16_ACTIVATIONS - VGG16_INPUT_VALUES) * 4 / 1e6, VGG16_ACTIVATIONS * 8 / 1e6,
+             VGG16_ACTIVATIONS * 4, VGG16_PARAMS * 4 / 1e6, VGG16_ACTIVATIONS * 4 / 1e3]
+    assert [d for d, _ in cs.MEMORY_SLIPS] == [digest(v) for v in slips]
+    assert len({cs.MEMORY_DIGEST, *(d for d, _ in cs.MEMORY_SLIPS)}) == 1 + len(slips)
+    assert cs.MEMORY_SUCCESS_LOCKED == lock(mb, cs.MEMORY_DIGITS, "memory", f"{VGG16_ACTIVATIONS:,}")
+
+
+def test_the_check_module_holds_no_answer():
+    import inspect
+
+    source = inspect.getsource(cs)
+    for number in (VGG16_PARAMS, VGG16_ACTIVATIONS, VGG16_FC_PARAMS, VGG16_FC6_PARAMS):
+        assert f"{number:,}" not in source and f"{number:_}" not in source and str(number) not in source
+    for text in ("0.8936", "0.894", "60.95", "61.0", "reference_vgg16_layers", "summarize_stack(VGG16_INPUT_SHAPE, ["):
+        assert text not in source
 
 
 def test_the_grouped_cases_follow_from_the_formula():
     for (F, k, C, g), expected in cs.GROUPED_CASES:
         assert g * (F // g) * (k * k * (C // g) + 1) == expected
+
+
+def test_the_grouped_slips_are_what_each_slip_returns():
+    for ((F, k, C, g), expected), slips in zip(cs.GROUPED_CASES, cs.GROUPED_SLIPS):
+        values = {}
+        for name, value in (("ungrouped", F * (k * k * C + 1)),
+                            ("one group", (F // g) * (k * k * C // g + 1)),
+                            ("no biases", F * (k * k * C // g)),
+                            ("not shared", g * F * (k * k * C // g + 1)),
+                            ("bias per group", g * ((F // g) * k * k * (C // g) + 1))):
+            if value != expected:
+                values.setdefault(value, name)
+        assert slips == values
+        assert set(slips.values()) <= set(cs.GROUPED_HINTS)
 
 
 # ---------------------------------------------------------------- VGG-16 as a list
@@ -195,12 +286,17 @@ def test_fc_fraction_check_says_when_not_answered():
     (1 - FC_SHARE, "the share of the conv layers"),
     (102_764_544 / 138_357_544, "FC6 alone"),
     (138_357_544 / 123_642_856, "upside down"),
+    (9192 / 138_357_544, "activations"),
+    (0, "integer division"),
+    (0.0, "matched no FC rows"),
     (0.5, "divide by the sum over all rows"),
     ("0.89", "a number"),
 ])
 def test_fc_fraction_check_names_the_mistake(answer, diagnosis):
-    with pytest.raises(AssertionError, match=diagnosis):
+    with pytest.raises(AssertionError, match=diagnosis) as info:
         cs.check_fc_fraction(answer)
+    message = str(info.value).split(", got ")[0] + str(info.value).split("Hint:")[-1]  # without the answer given
+    assert not any(text in message for text in ("0.89", "89.4", "89.36", "123,642,856", "138,357,544"))
 
 
 # ---------------------------------------------------------------- memory per image
@@ -228,12 +324,16 @@ def test_memory_check_says_when_not_answered():
     (24e6 * 4 / 1e6, "the lecture's 24M-value total"),
     (93, "the lecture's 24M-value total"),
     (ACTIVATIONS * 4, "that is in bytes"),
+    (138_357_544 * 4 / 1e6, "row.params"),
+    (ACTIVATIONS * 4 / 1e3, "1000 times too large"),
     (10.0, "multiply by 4 and divide by 10\\*\\*6"),
     (float("nan"), "a finite number"),
 ])
 def test_memory_check_names_the_mistake(answer, diagnosis):
-    with pytest.raises(AssertionError, match=diagnosis):
+    with pytest.raises(AssertionError, match=diagnosis) as info:
         cs.check_memory_mb(answer)
+    message = str(info.value)
+    assert not any(text in message for text in ("60.95", "61.0", "61 ", "15,237,608"))
 
 
 # ---------------------------------------------------------------- grouped convolutions
@@ -260,6 +360,10 @@ def grouped_all_filters_per_group(num_filters, size, in_depth, groups):
     return groups * num_filters * (size * size * in_depth // groups + 1)
 
 
+def grouped_one_bias_per_group(num_filters, size, in_depth, groups):
+    return groups * ((num_filters // groups) * size * size * (in_depth // groups) + 1)
+
+
 def grouped_off_by_one(num_filters, size, in_depth, groups):
     return grouped_right(num_filters, size, in_depth, groups) + 1
 
@@ -283,6 +387,7 @@ def test_grouped_check_says_when_not_implemented():
     (grouped_one_group_only, "counts one group only"),
     (grouped_without_biases, "biases missing"),
     (grouped_all_filters_per_group, "each group holds num_filters / groups filters"),
+    (grouped_one_bias_per_group, "gives each group one bias"),
     (grouped_off_by_one, "a group is an ordinary conv"),
     (lambda *args: None, "a number of parameters"),
 ])

@@ -11,8 +11,9 @@ import re
 import numpy as np
 import pytest
 
-from cs231n_lib.checks.common import NOT_IMPLEMENTED
+from cs231n_lib.checks.common import NOT_IMPLEMENTED, answer_digest, matches_digest
 from cs231n_lib.checks.spatial import (
+    QUESTION_SLIPS,
     check_1x1,
     check_output_size,
     check_param_count,
@@ -52,6 +53,14 @@ def forgot_padding_and_plus_one(n, f, s, p):
 
 def no_stride(n, f, s, p):
     return (n - f + 2 * p) + 1
+
+
+def swapped_n_and_f(n, f, s, p):
+    return (f - n + 2 * p) / s + 1
+
+
+def padding_subtracted(n, f, s, p):
+    return (n - f - 2 * p) / s + 1
 
 
 def integer_division(n, f, s, p):
@@ -100,8 +109,9 @@ def test_output_size_names_integer_division_on_a_stride_that_does_not_fit(case, 
     message = failure(check_output_size, mistake(n, f, s, p), n, f, s, p, name="size")
     assert "integer division (//)" in message
     assert f"stride {s} does not fit" in message
-    library = pytest.raises(ValueError, conv_output_size, n, f, s, p).value
-    assert str(library) in message, "the library's own explanation is quoted"
+    library = str(pytest.raises(ValueError, conv_output_size, n, f, s, p).value)
+    assert library.split("; ", 1)[1] in message, "the library's advice on what would fit is quoted"
+    assert f"{right(n, f, s, p):.2f}" not in message, "the exact value is not printed"
 
 
 @pytest.mark.parametrize(
@@ -118,6 +128,10 @@ def test_output_size_names_integer_division_on_a_stride_that_does_not_fit(case, 
         (forgot_padding_and_plus_one, (32, 5, 1, 2), "forgot both the padding (2P) and the +1"),
         (no_stride, (227, 11, 4, 0), "did not divide by the stride"),
         (forgot_plus_one, (7, 3, 3, 0), "forgot the +1"),
+        (swapped_n_and_f, (227, 11, 4, 0), "swapped N and F"),
+        (swapped_n_and_f, (227, 11, 4, 0), "negative"),
+        (padding_subtracted, (33, 7, 2, 3), "subtracted the padding"),
+        (lambda n, f, s, p: right(224, f, s, p), (227, 11, 4, 0), "used N = 224"),
     ],
 )
 def test_output_size_names_each_slip(mistake, case, diagnosis):
@@ -136,8 +150,46 @@ def test_output_size_names_every_slip_an_answer_could_come_from():
 
 def test_output_size_without_a_known_slip_gives_the_formula():
     message = failure(check_output_size, 99, 33, 7, 2, 3, name="size")
-    assert "expected 17, got 99" in message
-    assert "(33 - 7 + 2*3) / 2 + 1" in message
+    assert "expected (N - F + 2P) / S + 1, a whole number here, got 99" in message
+    assert "17" not in message
+
+
+def test_output_size_says_a_negative_size_is_wrong_in_sign():
+    assert "not positive" in failure(check_output_size, -3, 33, 7, 2, 3, name="size")
+
+
+# The slips QUESTION_SLIPS recognises, as the student would write them, on the notebook's questions.
+QUESTION_SLIP_VALUES = {
+    ("output_size", (227, 11, 4, 0)): [right(224, 11, 4, 0), swapped_n_and_f(227, 11, 4, 0)],
+    ("output_size", (33, 7, 2, 3)): [padding_subtracted(33, 7, 2, 3)],
+    ("params", (64, 3, 32, 1)): [64 * ((3 + 2 * 1) ** 2 * 32 + 1),  # the padding counted into F
+                                 32 * (3 * 3 * 64 + 1)],  # K and C swapped
+    ("params", (64, 1, 256, 0)): [256 * (1 * 1 * 64 + 1)],  # K and C swapped
+    ("pool", (256, 13, 13, 3, 2)): [(256, 13 - 3 + 1, 13 - 3 + 1)],  # the stride ignored
+}
+QUESTION_ANSWERS = {
+    ("output_size", (227, 11, 4, 0)): 55, ("output_size", (33, 7, 2, 3)): 17,
+    ("params", (64, 3, 32, 1)): 18_496, ("params", (64, 1, 256, 0)): 16_448,
+    ("pool", (256, 13, 13, 3, 2)): (256, 6, 6),
+}
+
+
+def test_the_question_slip_hashes_are_the_slips_values():
+    """QUESTION_SLIPS holds salted hashes of what each slip gives on the notebook's question."""
+    assert set(QUESTION_SLIPS) == set(QUESTION_SLIP_VALUES)
+    for key, values in QUESTION_SLIP_VALUES.items():
+        check = key[0]
+        assert [digest for digest, _ in QUESTION_SLIPS[key]] == [answer_digest(v, tag=check) for v in values]
+        for digest, _ in QUESTION_SLIPS[key]:
+            assert not matches_digest(QUESTION_ANSWERS[key], digest, tag=check)
+
+
+def test_answer_digest_is_canonical():
+    assert answer_digest(55) == answer_digest(55.0) == answer_digest(np.int64(55))
+    assert answer_digest(7 / 3, 3) == answer_digest(2.33, 3) != answer_digest(2.34, 3)
+    assert answer_digest((64, 28, 28)) == answer_digest([64.0, 28, 28]) == answer_digest(np.array([64, 28, 28]))
+    assert answer_digest(55) != answer_digest(55, tag="other")
+    assert not matches_digest("55", answer_digest(55)) and not matches_digest(None, answer_digest(55))
 
 
 @pytest.mark.parametrize("answer", ["17", True, [17], float("nan")])
@@ -179,7 +231,8 @@ def test_same_padding_passes_on_padding_that_keeps_the_size(f, capsys):
 def test_same_padding_names_each_slip(mistake, diagnosis):
     message = failure(check_same_padding, mistake(11), 11, 64, name="same_pad")
     assert diagnosis in message
-    assert "expected 5" in message
+    assert "expected the P for which N - F + 2P + 1 = N" in message
+    assert not re.search(r"(?<![\w.])5(?![\d.])", message), "the answer 5 is not printed"
 
 
 def test_same_padding_says_what_size_a_wrong_pad_gives():
@@ -249,12 +302,16 @@ def test_param_count_passes_on_the_library_count(capsys):
         (one_bias_per_layer, "one bias per filter"),
         (one_filter, "counted a single filter"),
         (per_position, "parameter sharing"),
+        (lambda k, f, c: c * (f * f * k + 1), "swapped K and C"),
+        (lambda k, f, c: k * ((f + 2) ** 2 * c + 1), "counted the padding into the filter size"),
+        (lambda k, f, c: k * ((f + 2) ** 2 * c + 1), "does not enter the count"),
     ],
 )
 def test_param_count_names_each_slip(mistake, diagnosis):
     message = failure(check_param_count, mistake(K, F, C), K, F, C, input_size=SIZE, pad=1, name="conv_params")
     assert diagnosis in message
-    assert "expected 18,496" in message
+    assert "expected K * (F*F*C + 1), weights and biases" in message
+    assert "18,496" not in message and "18496" not in message
 
 
 def test_param_count_names_the_lecture_slips():
@@ -292,7 +349,8 @@ def test_1x1_passes_on_the_library_description(capsys):
 )
 def test_1x1_names_shape_slips(shape, diagnosis):
     message = failure(check_1x1, shape, 16448, VOLUME, FILTERS, names=NAMES)
-    assert diagnosis in message and "expected (64, 28, 28)" in message
+    assert diagnosis in message and "expected (K, H, W)" in message
+    assert "(64, 28, 28)" not in message and "28x28x64" not in message
 
 
 @pytest.mark.parametrize(
@@ -301,6 +359,7 @@ def test_1x1_names_shape_slips(shape, diagnosis):
         (forgot_biases, "forgot the biases"),
         (not_full_depth, "do not span the full depth"),
         (lambda k, f, c: per_position(k, f, c, positions=28 * 28), "parameter sharing"),
+        (lambda k, f, c: c * (f * f * k + 1), "swapped K and C"),
     ],
 )
 def test_1x1_names_parameter_slips(mistake, diagnosis):
@@ -341,11 +400,15 @@ def test_pool_passes_on_the_library_description(capsys):
         ((6, 6, 256), 0, "lecture's order H x W x C"),
         ((1, 6, 6), 0, "changed the depth"),
         ((256, 5, 5), 0, "forgot the +1"),
+        ((256, 11, 11), 0, "did not divide by the stride"),
         ((256, 6, 6), 3 * 3 * 256, "no weights or biases to learn"),
     ],
 )
 def test_pool_names_each_slip(shape, params, diagnosis):
-    assert diagnosis in failure(check_pool, shape, params, POOL_IN, 3, 2, names=POOL_NAMES)
+    message = failure(check_pool, shape, params, POOL_IN, 3, 2, names=POOL_NAMES)
+    assert diagnosis in message
+    assert "(256, 6, 6)" not in message and "6x6x256" not in message
+    assert "expected 0" not in message
 
 
 def test_pool_left_unanswered_is_not_implemented_yet():
@@ -355,4 +418,5 @@ def test_pool_left_unanswered_is_not_implemented_yet():
 
 def test_messages_name_what_was_checked_expected_got_and_a_hint():
     message = failure(check_output_size, 54, 227, 11, 4, 0, name="alexnet_size")
-    assert re.match(r"alexnet_size, .*: expected 55, got 54\.\nHint: ", message)
+    assert re.match(r"alexnet_size, .*: expected .*, got 54\.\nHint: ", message)
+    assert "55" not in message

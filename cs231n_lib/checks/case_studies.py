@@ -1,56 +1,81 @@
 """Checks for notebook 08, case studies: AlexNet's grouped convolutions and VGG-16's budget.
 
-The expected numbers are worked out once and written here as literals (and
-the reference VGG-16 is a plain list of the library's descriptors), so no
-check uses the student's own code as its reference:
-
-- VGG-16 on a 224x224x3 image, counting weights and biases and leaving ReLU
-  out (it runs in place): 138,357,544 parameters, 15,237,608 activations
-  (the input image's 150,528 included), of which the three FC layers hold
-  123,642,856 parameters.
-- AlexNet's grouped layers (two groups): conv2 307,456, conv4 663,936 and
-  conv5 442,624 parameters.
+No check holds a reference VGG-16 or the answers to the value questions: the
+totals of VGG-16 (parameters and activations), its FC share and its memory per
+image are stored as salted hashes (``answer_digest`` in ``common``), and so are
+the values the common slips give, which is how a slip is named. The part of a
+success message that quotes the totals is stored locked with the right answer,
+so only a right answer can print it. AlexNet's grouped layers are fixed inputs
+with literal expected counts. tests/test_checks_case_studies.py keeps the
+reference implementation and proves every literal and hash.
 """
 
 import math
 import numbers
 
-from cs231n_lib.checks.common import call_student, fail, passed, require_answered
+from cs231n_lib.checks.common import answer_digest, call_student, fail, matches_digest, passed, require_answered
 from cs231n_lib.shapes import FC, Conv, Pool, ReLU, summarize_stack
 
 VGG16_INPUT_SHAPE = (3, 224, 224)
-VGG16_PARAMS = 138_357_544
-VGG16_ACTIVATIONS = 15_237_608
-VGG16_INPUT_VALUES = 3 * 224 * 224  # 150,528
-VGG16_FC_PARAMS = 102_764_544 + 16_781_312 + 4_097_000  # FC6 + FC7 + FC8 = 123,642,856
-VGG16_FC6_PARAMS = 102_764_544
+# VGG-16 as the notebook's text describes it (the question, not its answer).
 VGG16_CONV_FILTERS = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
 VGG16_BLOCKS = (2, 2, 3, 3, 3)  # conv layers before each of the five pools
 VGG16_FC_OUTPUTS = (4096, 4096, 1000)
-# The lecture's total, 24M values * 4 bytes, which its own per-layer list does not add up to.
-SLIDE_ACTIVATIONS = 24_000_000
+# The layer kinds in order: C = Conv, P = Pool, F = FC.
+VGG16_KINDS = "CCPCCPCCCPCCCPCCCPFFF"
 
-BYTES_PER_FLOAT32 = 4
-MB = 10**6
+# Salted hashes of (parameters, activations) of VGG-16 on a 224x224x3 image.
+VGG16_TOTALS_DIGEST = "54eef2cb36e8aa87"
+
+# fc_fraction, hashed at 3 significant digits: the answer, then the slips.
+FC_DIGITS = 3
+FC_DIGEST = "f101fd85557f66c5"
+FC_SLIPS = (
+    ("a53402d7200b0729", "that looks like a percentage: give a fraction between 0 and 1"),
+    ("998dc84d66c2f496", "that is the share of the conv layers, not the FC layers: 1 minus your answer"),
+    ("e0e0fbe6f2da4b11", "that is FC6 alone: add FC7 and FC8"),
+    ("16960e0582f7236c", "the fraction is upside down: FC parameters / all parameters"),
+    ("79ae75cdb33e9a56", "that sums the FC rows' activations (row.activations), not their parameters: "
+                         "use row.params in the numerator"),
+)
+FC_SUCCESS_LOCKED = "8bc2e3a89b88d0752ce06ef64a12397230367089311a88439b55f3fe"
+
+# memory_mb, hashed at 3 significant digits: the answer, then the slips.
+MEMORY_DIGITS = 3
+MEMORY_DIGEST = "857e222198923d2c"
+MEMORY_SLIPS = (
+    ("d5bd231c671a1620", "that is in MiB (divided by 2**20 = 1,048,576): "
+                         "this exercise uses MB = 10**6 bytes, as the lecture does"),
+    ("71cafbef34d3188d", "that counts values, not bytes: each float32 takes 4 bytes"),
+    ("dd38d08e26618a94", "the input image was left out: its 150,528 values are held in memory too"),
+    ("118780bf10e5f3b2", "that is twice the answer: 8 bytes per value (float64) or forward "
+                         "plus backward; the question asks for float32, forward pass only"),
+    ("b60c55475d4b278d", "that is in bytes: divide by 10**6 for MB"),
+    ("7d3f20be01eca02b", "that sums row.params, the parameters' memory: the question asks for the "
+                         "activations (row.activations), the values each layer outputs"),
+    ("fc5b55303d8d27f7", "that is 1000 times too large: dividing by 10**3 gives kilobytes (kB); "
+                         "one MB is 10**6 bytes"),
+)
+MEMORY_SUCCESS_LOCKED = "2b86f970885176482bb4"
+# The lecture's own total, 24M values * 4 bytes (in MB, rounded, and in MiB): not the answer.
+SLIDE_MEMORY = (96.0, 93.0, 91.55)
 
 
-def reference_vgg16_layers():
-    """VGG-16 (configuration D) as Conv / Pool / FC descriptors: the check's reference."""
-    layers = []
-    filters = iter(VGG16_CONV_FILTERS)
-    for block, num_convs in enumerate(VGG16_BLOCKS, start=1):
-        for index in range(1, num_convs + 1):
-            layers.append(Conv(next(filters), 3, stride=1, pad=1, name=f"CONV{block}-{index}"))
-        layers.append(Pool(2, stride=2, name=f"POOL{block}"))
-    layers += [FC(units, name=f"FC{number}") for number, units in zip((6, 7, 8), VGG16_FC_OUTPUTS)]
-    return layers
+def _unlock(value, digits, tag, locked):
+    """The text locked with the right answer ``value`` (XOR with hashes of it); garbage otherwise."""
+    data = bytes.fromhex(locked)
+    stream, index = b"", 0
+    while len(stream) < len(data):
+        stream += bytes.fromhex(answer_digest(value, digits, f"{tag}:unlock:{index}"))
+        index += 1
+    return bytes(a ^ b for a, b in zip(data, stream)).decode()
 
 
 # ---------------------------------------------------------------- VGG-16 as a list
 
 
 def check_vgg16_stack(vgg16_layers):
-    """vgg16_layers() returns VGG-16 as a list whose totals match 138,357,544 and 15,237,608."""
+    """vgg16_layers() returns VGG-16 as a list whose parameter and activation totals are VGG-16's."""
     layers = call_student(vgg16_layers, name="vgg16_layers", where="the cell above")
     what = "vgg16_layers()"
     if not isinstance(layers, (list, tuple)):
@@ -69,7 +94,7 @@ def check_vgg16_stack(vgg16_layers):
     if rows is not None:
         params = sum(row.params for row in rows)
         activations = sum(row.activations for row in rows)
-        if params == VGG16_PARAMS and activations == VGG16_ACTIVATIONS:
+        if matches_digest((params, activations), VGG16_TOTALS_DIGEST, tag="vgg16"):
             passed(f"VGG-16 has {params:,} parameters and {activations:,} activations per image "
                    f"(the input included)")
             return
@@ -129,8 +154,9 @@ def _diagnose_vgg16(layers, rows, error):
     if outputs != VGG16_FC_OUTPUTS:
         fail(f"{what}: the outputs of the FC layers", VGG16_FC_OUTPUTS, outputs,
              "two hidden FC layers of 4096 units, then 1000 class scores")
-    kinds = [type(layer).__name__ for layer in layers]
-    expected_kinds = [type(layer).__name__ for layer in reference_vgg16_layers()]
+    names = {Conv: "Conv", Pool: "Pool", FC: "FC"}
+    kinds = [names[type(layer)] for layer in layers]
+    expected_kinds = [names[{"C": Conv, "P": Pool, "F": FC}[letter]] for letter in VGG16_KINDS]
     if kinds != expected_kinds:
         first = next(i for i, (a, b) in enumerate(zip(kinds, expected_kinds)) if a != b)
         fail(f"{what}: layer {first + 1} of the list", expected_kinds[first], kinds[first],
@@ -139,7 +165,7 @@ def _diagnose_vgg16(layers, rows, error):
     if error is not None:
         fail(what, "a stack the library can follow from 224x224x3", f"ValueError: {error}",
              "read the error: it names the layer and the sizes that clash")
-    fail(f"{what}: parameters and activations", f"{VGG16_PARAMS:,} and {VGG16_ACTIVATIONS:,}",
+    fail(f"{what}: parameters and activations", "VGG-16's totals",
          f"{sum(r.params for r in rows):,} and {sum(r.activations for r in rows):,}",
          "compare your table with the layer list in the text above, row by row")
 
@@ -160,28 +186,30 @@ def _near(value, target, rel=1e-3):
     return abs(value - target) <= rel * abs(target)
 
 
+def _slip(value, digits, tag, slips):
+    return next((text for digest, text in slips if matches_digest(value, digest, digits, tag)), None)
+
+
 def check_fc_fraction(fc_fraction):
     """fc_fraction: the share of VGG-16's parameters that sit in FC6, FC7 and FC8 (a number in [0, 1])."""
     require_answered(fc_fraction, "fc_fraction", "the cell above")
     what = "fc_fraction, the share of VGG-16's parameters in its FC layers"
+    whole = isinstance(fc_fraction, numbers.Integral)
     value = _require_number(fc_fraction, what, "divide the FC layers' parameters by the total")
-    total, fc = VGG16_PARAMS, VGG16_FC_PARAMS
-    expected = fc / total
-    if _near(value, expected):
+    if matches_digest(value, FC_DIGEST, FC_DIGITS, "fc"):
         passed(f"{value:.1%} of VGG-16's parameters sit in its three FC layers "
-               f"({fc:,} of {total:,})")
+               f"{_unlock(value, FC_DIGITS, 'fc', FC_SUCCESS_LOCKED)}")
         return
-    shown = f"{expected:.4f}"
-    if _near(value, 100 * expected):
-        fail(what, shown, f"{value:.4g}", "that looks like a percentage: give a fraction between 0 and 1")
-    if _near(value, 1 - expected):
-        fail(what, shown, f"{value:.4g}",
-             "that is the share of the conv layers, not the FC layers: 1 minus your answer")
-    if _near(value, VGG16_FC6_PARAMS / total):
-        fail(what, shown, f"{value:.4g}", "that is FC6 alone: add FC7 and FC8")
-    if _near(value, total / fc):
-        fail(what, shown, f"{value:.4g}", "the fraction is upside down: FC parameters / all parameters")
-    fail(what, shown, f"{value:.4g}",
+    expected = "the FC layers' parameters divided by all parameters, a fraction between 0 and 1"
+    got = f"{value:.4g}"
+    if value == 0 and whole:
+        fail(what, expected, got, "looks like integer division (//): the FC parameters are fewer than "
+             "all parameters, so // rounds the fraction down to 0. Use / to keep the fraction")
+    if value == 0:
+        fail(what, expected, got, "your sum matched no FC rows: the rows are named 'FC6', 'FC7', 'FC8' "
+             "in upper case, and str.startswith is case-sensitive")
+    slip = _slip(value, FC_DIGITS, "fc", FC_SLIPS)
+    fail(what, expected, got, slip or
          "sum row.params over the rows whose name starts with 'FC', and divide by the sum over all rows")
 
 
@@ -193,29 +221,17 @@ def check_memory_mb(memory_mb):
     require_answered(memory_mb, "memory_mb", "the cell above")
     what = "memory_mb, VGG-16's forward activations for one image at 4 bytes each, in MB"
     value = _require_number(memory_mb, what, "multiply the number of activations by 4 bytes, divide by 10**6")
-    values = VGG16_ACTIVATIONS
-    expected = values * BYTES_PER_FLOAT32 / MB
-    if _near(value, expected):
-        passed(f"{values:,} activations x 4 bytes = {value:.1f} MB per image, forward pass only")
+    if matches_digest(value, MEMORY_DIGEST, MEMORY_DIGITS, "memory"):
+        activations = _unlock(value, MEMORY_DIGITS, "memory", MEMORY_SUCCESS_LOCKED)
+        passed(f"{activations} activations x 4 bytes = {value:.1f} MB per image, forward pass only")
         return
-    shown = f"{expected:.2f}"
+    expected = "the activations of all rows x 4 bytes / 10**6"
     got = f"{value:.4g}"
-    if _near(value, values * BYTES_PER_FLOAT32 / 2**20):
-        fail(what, shown, got, "that is in MiB (divided by 2**20 = 1,048,576): "
-             "this exercise uses MB = 10**6 bytes, as the lecture does")
-    if _near(value, values / MB):
-        fail(what, shown, got, "that counts values, not bytes: each float32 takes 4 bytes")
-    if _near(value, (values - VGG16_INPUT_VALUES) * BYTES_PER_FLOAT32 / MB):
-        fail(what, shown, got, "the input image was left out: its 150,528 values are held in memory too")
-    if _near(value, 2 * expected):
-        fail(what, shown, got, "that is twice the answer: 8 bytes per value (float64) or forward "
-             "plus backward; the question asks for float32, forward pass only")
-    if any(_near(value, slide) for slide in (96.0, 93.0, 91.55)):
-        fail(what, shown, got, "that is the lecture's 24M-value total; compute it from the "
-             "activations in your own table instead")
-    if _near(value, values * BYTES_PER_FLOAT32):
-        fail(what, shown, got, "that is in bytes: divide by 10**6 for MB")
-    fail(what, shown, got, "sum row.activations over all rows (the INPUT row included), "
+    slip = _slip(value, MEMORY_DIGITS, "memory", MEMORY_SLIPS)
+    if slip is None and any(_near(value, slide) for slide in SLIDE_MEMORY):
+        slip = ("that is the lecture's 24M-value total; compute it from the "
+                "activations in your own table instead")
+    fail(what, expected, got, slip or "sum row.activations over all rows (the INPUT row included), "
          "multiply by 4 and divide by 10**6")
 
 
@@ -231,10 +247,33 @@ GROUPED_CASES = (
     ((8, 3, 8, 4), 152),          # four groups of 2 filters on 2 channels each
 )
 
+# What the common slips return on GROUPED_CASES (the same order), when that differs from the answer.
+GROUPED_SLIPS = (
+    {614_656: "ungrouped", 153_728: "one group", 307_200: "no biases", 614_912: "not shared",
+     307_202: "bias per group"},
+    {1_327_488: "ungrouped", 331_968: "one group", 663_552: "no biases", 1_327_872: "not shared",
+     663_554: "bias per group"},
+    {884_992: "ungrouped", 221_312: "one group", 442_368: "no biases", 885_248: "not shared",
+     442_370: "bias per group"},
+    {18_432: "no biases", 18_433: "bias per group"},
+    {584: "ungrouped", 38: "one group", 144: "no biases", 608: "not shared", 148: "bias per group"},
+)
+
+GROUPED_HINTS = {
+    "ungrouped": "that is the ungrouped count: with groups, each filter sees only in_depth / groups "
+                 "channels, so it is k*k*in_depth/groups deep",
+    "one group": "that counts one group only: there are `groups` such groups, multiply by groups",
+    "no biases": "biases missing: each filter has one bias as well",
+    "not shared": "each group holds num_filters / groups filters, not num_filters: the groups share "
+                  "the filters out between them",
+    "bias per group": "that gives each group one bias: there is one bias per filter, so a group of "
+                      "num_filters / groups filters has num_filters / groups biases",
+}
+
 
 def check_grouped_conv_params(grouped_conv_params):
     """grouped_conv_params(num_filters, size, in_depth, groups) counts a grouped conv's weights and biases."""
-    for (F, k, C, g), expected in GROUPED_CASES:
+    for ((F, k, C, g), expected), slips in zip(GROUPED_CASES, GROUPED_SLIPS):
         got = call_student(grouped_conv_params, F, k, C, g, name="grouped_conv_params",
                            where="the cell above")
         what = f"grouped_conv_params({F}, {k}, {C}, {g})"
@@ -243,19 +282,11 @@ def check_grouped_conv_params(grouped_conv_params):
                  "return the count as an int, e.g. the .params of a Conv descriptor times groups")
         if got == expected:
             continue
-        ungrouped = F * (k * k * C + 1)
-        if got == ungrouped:
-            fail(what, f"{expected:,}", f"{got:,}", "that is the ungrouped count: with groups, each "
-                 "filter sees only in_depth / groups channels, so it is k*k*in_depth/groups deep")
-        if got == (F // g) * (k * k * C // g + 1):
-            fail(what, f"{expected:,}", f"{got:,}",
-                 "that counts one group only: there are `groups` such groups, multiply by groups")
-        if got == F * (k * k * C // g):
-            fail(what, f"{expected:,}", f"{got:,}", "biases missing: each filter has one bias as well")
-        if got == g * F * (k * k * C // g + 1):
-            fail(what, f"{expected:,}", f"{got:,}", "each group holds num_filters / groups filters, "
-                 "not num_filters: the groups share the filters out between them")
-        fail(what, f"{expected:,}", f"{got:,}", "a group is an ordinary conv: Conv(num_filters // groups, "
-             "size).describe((in_depth // groups, size, size)).params, and there are `groups` of them")
+        shown = f"{got:,}"
+        wanted = f"the weights and biases of {g} group{'s' if g > 1 else ''}"
+        slip = slips.get(got) if float(got).is_integer() else None
+        fail(what, wanted, shown, GROUPED_HINTS[slip] if slip else
+             "a group is an ordinary convolution with num_filters / groups filters on in_depth / groups "
+             "channels, and there are `groups` of them")
     passed("grouped_conv_params counts AlexNet's conv2, conv4 and conv5 as two groups: "
            f"{', '.join(f'{expected:,}' for _, expected in GROUPED_CASES[:3])} parameters")

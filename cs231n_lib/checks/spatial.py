@@ -1,12 +1,18 @@
 """Checks for notebook 01, spatial arithmetic: output sizes, padding, parameter counts.
 
-The student works each answer out by hand with a formula; the references
-are ``cs231n_lib.shapes`` (``conv_output_size``, ``pool_output_size``) and
-the parameter count K * (F * F * C + 1) written out here. When a wrong
-answer equals what a known slip would give (the +1 forgotten, the padding
-left out or added on one side only, a stride that does not fit hidden by
-integer division, the biases forgotten, filters that do not span the full
-depth, ...), the message names that slip.
+The student works each answer out by hand with a formula. These checks are
+called with the question's numbers (N, F, S, P, ...), so they stay general:
+they evaluate the formula the notebook teaches (``cs231n_lib.shapes`` and
+K * (F * F * C + 1)), but a failure message never prints the expected value;
+it says what is wrong and how to work the answer out. When a wrong answer
+equals what a known slip would give (the +1 forgotten, the padding left out,
+added on one side only or subtracted, N and F swapped, a stride that does
+not fit hidden by integer division, the biases forgotten, filters that do
+not span the full depth, K and C swapped, ...), the message names that slip.
+The slips named below by QUESTION_SLIPS are recognised from salted hashes of
+the wrong value they give on the notebook's own question (``answer_digest``
+in ``common``); tests/test_checks_spatial.py keeps those slips and proves
+the hashes.
 """
 
 import math
@@ -14,10 +20,47 @@ import numbers
 
 import numpy as np
 
-from cs231n_lib.checks.common import fail, passed, require_answered
+from cs231n_lib.checks.common import fail, matches_digest, passed, require_answered
 from cs231n_lib.shapes import conv_output_size, format_volume, pool_output_size
 
 WHERE = "the answer cell above"
+
+# Slips recognised on the notebook's questions: (check, the question's numbers) -> salted hashes
+# (tag = the check) of the wrong value each slip gives, with its name. The question's numbers are
+# (N, F, S, P) for output sizes, (K, F, C, P) for parameter counts, (C, H, W, F, S) for pools.
+_SWAPPED = ("swapped N and F: the formula starts with N - F, the input size minus the filter size; "
+            "F - N gives a negative size")
+_SWAPPED_KC = ("swapped K and C: K is the number of filters and C the depth of the input, "
+               "and each filter has F*F*C weights")
+QUESTION_SLIPS = {
+    ("output_size", (227, 11, 4, 0)): (
+        ("0666f20ae1dfd616", "used N = 224, the input size printed in the AlexNet paper: with 224, "
+                             "stride 4 does not fit; the network's real input is 227x227, so N = 227"),
+        ("39c23f6ba2ef5014", _SWAPPED),
+    ),
+    ("output_size", (33, 7, 2, 3)): (
+        ("8912443830f5b4ea", "subtracted the padding (a minus sign): padding adds P zeros on each side, "
+                             "so the input grows to N + 2P"),
+    ),
+    ("params", (64, 3, 32, 1)): (
+        ("e62f0d95fc0c8b68", "counted the padding into the filter size: padding adds zeros around the "
+                             "input, the filter stays F x F, so the padding does not enter the count"),
+        ("e7401c9d12e43895", _SWAPPED_KC),
+    ),
+    ("params", (64, 1, 256, 0)): (
+        ("5314bd0b800b2de0", _SWAPPED_KC),
+    ),
+    ("pool", (256, 13, 13, 3, 2)): (
+        ("65cd6e056cd0e682", "did not divide by the stride S: the window moves S pixels per step, "
+                             "so each side is (N - F) / S + 1"),
+    ),
+}
+
+
+def _question_slips(check, question, got):
+    """The names of the slips whose hashed wrong value on this question is ``got``."""
+    return [text for digest, text in QUESTION_SLIPS.get((check, tuple(question)), ())
+            if matches_digest(got, digest, tag=check)]
 
 
 # ---------------------------------------------------------------------------
@@ -112,7 +155,7 @@ def check_output_size(answer, n, f, stride=1, pad=0, *, name="your answer"):
         if _same(got, expected):
             passed(f"{name} = {formula} = {expected}")
             return
-        expected_text = str(expected)
+        expected_text = "(N - F + 2P) / S + 1, a whole number here"
     else:
         if not _is_whole(got) and abs(got - exact) < 0.01:
             passed(
@@ -120,12 +163,13 @@ def check_output_size(answer, n, f, stride=1, pad=0, *, name="your answer"):
                 f"so the library refuses this layer"
             )
             return
-        expected_text = f"the exact value {exact:.2f}, which is not a whole number"
+        expected_text = "the exact value of (N - F + 2P) / S + 1, which is not a whole number here"
         if _is_whole(got) and got in (math.floor(exact), round(exact)):
+            fits = refusal.split("; ", 1)[1] if "; " in refusal else ""
             fail(what, expected_text, _show(got),
-                 "looks like integer division (//), int() or round() hid the remainder: the formula "
-                 f"gives {exact:.2f}, so stride {stride} does not fit this input and there is no whole "
-                 f"output size. Use / and keep the fraction. The library says: {refusal}")
+                 "looks like integer division (//), int() or round() hid the remainder: stride "
+                 f"{stride} does not fit this input, so there is no whole output size. Use / and keep "
+                 "the fraction, to two decimals or more." + (f" The library says that {fits}." if fits else ""))
 
     slips = [((n - f + 2 * pad) / stride, "forgot the +1: (N - F + 2P) / S counts the steps between "
                                            "positions, and the first position comes before any step")]
@@ -141,8 +185,13 @@ def check_output_size(answer, n, f, stride=1, pad=0, *, name="your answer"):
         slips.append(((n - f + 2 * pad) + 1, "did not divide by the stride S: the filter moves S pixels "
                                              "per step"))
     found = _diagnose(got, expected if expected is not None else exact, slips)
+    found += _question_slips("output_size", (n, f, stride, pad), got)
+    if not found and got <= 0:
+        found = ["got a size that is not positive: check the signs, N - F + 2P is the input size plus "
+                 "the padding minus the filter size"]
     fail(what, expected_text, _show(got),
-         _looks_like(found, f"use (N - F + 2P) / S + 1 = {formula}.") + _fraction_hint(expected))
+         _looks_like(found, "put the numbers N, F, S and P above into (N - F + 2P) / S + 1.")
+         + _fraction_hint(expected))
 
 
 def _fraction_hint(expected):
@@ -183,7 +232,8 @@ def check_same_padding(answer, f, n=32, *, name="your answer"):
     if _is_whole(got) and got >= 0:
         size = n - f + 2 * int(got) + 1
         effect = f" With P = {int(got)} the output would be {size}x{size}, not {n}x{n}."
-    fail(what, str(expected), _show(got), _looks_like(found, "solve N - F + 2P + 1 = N for P.") + effect)
+    fail(what, "the P for which N - F + 2P + 1 = N", _show(got),
+         _looks_like(found, "solve N - F + 2P + 1 = N for P.") + effect)
 
 
 # ---------------------------------------------------------------------------
@@ -210,15 +260,17 @@ def _param_slips(num_filters, f, depth, positions=None):
     return slips
 
 
-def _check_params(got, num_filters, f, depth, what, positions=None):
+def _check_params(got, num_filters, f, depth, what, positions=None, pad=0):
     """Fail unless ``got`` is K * (F*F*C + 1); on success return that sum written out."""
     expected = num_filters * (f * f * depth + 1)
     formula = f"{num_filters} * ({f}*{f}*{depth} + 1)"
     if _same(got, expected):
         return f"K * (F*F*C + 1) = {formula} = {expected:,}"
     found = _diagnose(got, expected, _param_slips(num_filters, f, depth, positions))
-    fail(what, f"{expected:,}", _show(got),
-         _looks_like(found, f"each of the K filters has F*F*C weights and one bias: {formula}."))
+    found += _question_slips("params", (num_filters, f, depth, pad), got)
+    fail(what, "K * (F*F*C + 1), weights and biases", _show(got),
+         _looks_like(found, "each of the K filters has F*F*C weights and one bias: K * (F*F*C + 1), "
+                            "with K, F and C from the question."))
 
 
 def check_param_count(answer, num_filters, f, depth, *, input_size=None, stride=1, pad=0,
@@ -234,7 +286,7 @@ def check_param_count(answer, num_filters, f, depth, *, input_size=None, stride=
     positions = None
     if input_size is not None:
         positions = conv_output_size(input_size, f, stride, pad) ** 2
-    passed(f"{name} = {_check_params(got, num_filters, f, depth, what, positions)}: one bias per filter, "
+    passed(f"{name} = {_check_params(got, num_filters, f, depth, what, positions, pad)}: one bias per filter, "
            "and the image size does not enter the count")
 
 
@@ -273,8 +325,8 @@ def check_1x1(shape, params, input_shape, num_filters, *, names=("your shape", "
         if slip is None and got[1:] != (H, W):
             slip = ("changed the width or height: a 1x1 filter fits at every pixel, (N - 1 + 2*0) / 1 + 1 "
                     "= N, so a 1x1 convolution keeps H and W")
-        fail(what, expected, got, _looks_like([slip] if slip else [],
-                                              "K filters give K maps of the same H x W."))
+        fail(what, "(K, H, W): K maps of the input's H x W", got,
+             _looks_like([slip] if slip else [], "K filters give K maps of the same H x W."))
     what = f"{params_name}, the parameters of {num_filters} 1x1 filters on an input of depth {C}"
     got_params = _number(params, what, f"store the count, a whole number, in {params_name}")
     count = _check_params(got_params, num_filters, 1, C, what, H * W)
@@ -301,13 +353,15 @@ def check_pool(shape, params, input_shape, size, stride, *, names=("your shape",
         slip = _shape_slips(got, expected, input_shape, "pool")
         if slip is None and got[1:] == ((H - size) // stride,) * 2:
             slip = "forgot the +1: (N - F) / S counts the steps, and there is one more window than steps"
-        fail(what, expected, got, _looks_like([slip] if slip else [],
-                                              f"pooling keeps the depth; each side is ({H} - {size}) / "
-                                              f"{stride} + 1, without padding."))
+        if slip is None:
+            slip = next(iter(_question_slips("pool", (C, H, W, size, stride), got)), None)
+        fail(what, "(C, H', W'): the same depth C, each side (N - F) / S + 1", got,
+             _looks_like([slip] if slip else [],
+                         f"pooling keeps the depth; each side is ({H} - {size}) / {stride} + 1, without padding."))
     what = f"{params_name}, the parameters of a max-pooling layer"
     got_params = _number(params, what, f"store the count, a whole number, in {params_name}")
     if got_params != 0:
-        fail(what, 0, _show(got_params),
+        fail(what, "the number of weights and biases a max pool learns", _show(got_params),
              "pooling takes a fixed maximum over each window: there are no weights or biases to learn.")
     passed(f"{shape_name} = {expected} ({format_volume(expected)}) and {params_name} = 0: pooling "
            "shrinks H and W, keeps the depth and learns nothing")
