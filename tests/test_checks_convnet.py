@@ -6,8 +6,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cs231n_lib.checks.common import NOT_IMPLEMENTED
+from cs231n_lib.checks.common import NOT_IMPLEMENTED, answer_digest
 from cs231n_lib.checks.convnet import (
+    DIGITS,
+    INITIAL_LOSS_SLIPS,
+    INITIAL_LOSSES,
+    SLIP_DIAGNOSES,
+    _probe_errors,
     check_expected_initial_loss,
     check_gradient_check,
     check_overfit,
@@ -77,7 +82,47 @@ def test_initial_loss_accepts_a_numpy_scalar():
 def test_initial_loss_names_the_mistake(mistake, diagnosis):
     message = failure(check_expected_initial_loss, mistake)
     assert diagnosis in message
-    assert "expected_initial_loss(10): expected 2.3026" in message
+    assert "expected_initial_loss(10): expected the mean softmax loss of 10 equal scores" in message
+    assert "expected 2.3026" not in message  # the value answer is never printed
+
+
+# The reference answer and the slips, kept here: they prove the hashes the shipped check holds.
+def reference_initial_loss(num_classes):
+    return math.log(num_classes)
+
+
+REFERENCE_SLIPS = {
+    "sign": lambda C: -math.log(C),
+    "log10": math.log10,
+    "log2": math.log2,
+    "probability": lambda C: 1.0 / C,
+    "divided": lambda C: math.log(C) / C,
+}
+
+
+def test_the_initial_loss_hashes_are_the_reference_answers():
+    assert sorted(INITIAL_LOSSES) == [2, 10, 1000]
+    for C, digest in INITIAL_LOSSES.items():
+        assert answer_digest(reference_initial_loss(C), DIGITS, tag=f"07-initial-loss-{C}") == digest
+        assert set(INITIAL_LOSS_SLIPS[C]) == set(REFERENCE_SLIPS) == set(SLIP_DIAGNOSES)
+        for slip, value in REFERENCE_SLIPS.items():
+            assert answer_digest(value(C), DIGITS, tag=f"07-initial-loss-{C}-{slip}") == INITIAL_LOSS_SLIPS[C][slip]
+
+
+def test_the_shipped_check_holds_no_initial_loss_value():
+    import inspect
+
+    import cs231n_lib.checks.convnet as module
+
+    source = inspect.getsource(module)
+    for C in INITIAL_LOSSES:
+        assert f"{math.log(C):.4f}"[:5] not in source
+    assert "math.log(" not in source and "np.log(" not in source
+
+
+def test_initial_loss_hard_coded_for_10_classes_is_named():
+    message = failure(check_expected_initial_loss, lambda C: 2.302585092994046)
+    assert "expected_initial_loss(2)" in message and "hard-coded, right only for C = 10" in message
 
 
 def test_initial_loss_unknown_mistake_gets_the_general_hint():
@@ -148,6 +193,48 @@ def test_gradient_check_large_errors_point_at_the_loss_function():
     # The numerical gradient of a different batch's loss: both gradients are real, they just disagree.
     message = failure(check_gradient_check, *tiny_check(numeric_labels=np.array([1, 1, 2])))
     assert "below 1e-06 for every parameter" in message and "grad_model.loss(X, y)[0]" in message
+
+
+def test_gradient_check_names_a_numerical_gradient_of_a_copy():
+    model = tiny_check()[1]
+    errors = {name: 1.0 for name in model.params}  # rel_error(zeros, analytic) for every parameter
+    assert "not a copy of it" in failure(check_gradient_check, errors, model)
+
+
+@pytest.mark.parametrize("reported", [1e-9, 2.5e-10])
+def test_gradient_check_names_numbers_typed_in(reported):
+    model = tiny_check()[1]
+    message = failure(check_gradient_check, {name: reported for name in model.params}, model)
+    assert "typed in or made up, not computed" in message
+
+
+def test_gradient_check_names_one_typed_in_number_among_computed_ones():
+    errors, model = tiny_check()
+    errors["W2"] = 1e-10
+    assert "W2: 1e-10" in failure(check_gradient_check, errors, model)
+
+
+def test_the_checks_own_probe_agrees_with_the_model_and_puts_every_entry_back():
+    model = tiny_check()[1]
+    before = {name: value.copy() for name, value in model.params.items()}
+    probed = _probe_errors(model)
+    assert set(probed) == set(model.params) and max(probed.values()) < 1e-7
+    assert all(np.array_equal(model.params[name], before[name]) for name in before)
+
+
+def test_gradient_check_recomputes_on_the_model_and_catches_a_broken_backward():
+    errors, model = tiny_check()
+    real_loss = model.loss
+
+    def broken_loss(X, y=None):
+        if y is None:
+            return real_loss(X)
+        loss, grads = real_loss(X, y)
+        return loss, {**grads, "W1": 2 * grads["W1"]}
+
+    model.loss = broken_loss
+    message = failure(check_gradient_check, errors, model)
+    assert "the check probed itself" in message and "W1" in message
 
 
 def test_gradient_check_wants_a_dict_and_a_model():
@@ -245,6 +332,37 @@ def test_test_accuracy_names_training_on_the_test_set(digits, split):
     leaky[f"X_{split}"], leaky[f"y_{split}"] = digits["X_test"], digits["y_test"]
     solver = run(digit_net(), leaky, num_epochs=1, batch_size=50)
     assert "the test set was used while training" in failure(check_test_accuracy, solver, digits)
+
+
+@pytest.mark.parametrize("how", ["concatenated", "copied", "shuffled-in", "cast-to-float64"])
+def test_test_accuracy_finds_test_images_by_content(digits, how):
+    X_test = digits["X_test"]
+    if how == "concatenated":
+        X_train = np.concatenate([digits["X_train"], X_test])
+    elif how == "copied":
+        X_train = X_test.copy()
+    elif how == "cast-to-float64":
+        X_train = np.concatenate([digits["X_train"], X_test]).astype(np.float64)
+    else:
+        X_train = np.concatenate([digits["X_train"][:500], X_test[::-1], digits["X_train"][500:]])
+    leaky = SimpleNamespace(model=digit_net(), X_train=X_train, X_val=digits["X_val"],
+                            loss_history=[0.1], train_acc_history=[1.0])
+    assert "the test set was used while training" in failure(check_test_accuracy, leaky, digits)
+
+
+def test_a_few_test_images_that_also_occur_in_training_are_not_called_a_leak(digits, trained):
+    # Duplicates across splits happen in real data; only most of the test set in training is a leak.
+    X_train = np.concatenate([digits["X_train"], digits["X_test"][:10]])
+    honest = SimpleNamespace(model=trained.model, X_train=X_train, X_val=digits["X_val"],
+                             loss_history=[0.1], train_acc_history=[1.0])
+    check_test_accuracy(honest, digits)
+
+
+def test_overfit_names_a_large_regularisation(digits):
+    model = ThreeLayerConvNet(input_dim=(1, 8, 8), num_filters=32, filter_size=3, hidden_dim=100,
+                              weight_scale="he", seed=0, reg=0.5)
+    message = failure(check_overfit, run(model, first(digits, 50)))
+    assert "regularisation reg=0.5 keeps the model from memorising" in message
 
 
 def test_test_accuracy_names_a_training_subset(digits):

@@ -4,16 +4,29 @@
 on functions whose gradients are known in closed form and names the usual
 slips: a one-sided difference, dividing by h instead of 2h, ``/ 2 * h``,
 a perturbed entry that is never put back, only some entries computed,
-whole rows perturbed at once, a copy perturbed instead of x, h ignored.
+whole rows perturbed at once, a copy perturbed instead of x, h ignored,
+a default h that is too large, f_minus taken at x itself, grad aliasing x.
+The slips are recognised from their results on sum(x**3), worked out by
+hand in closed form (proven against the slips in tests/); the module holds
+no finite-difference loop of its own.
 
 ``check_verdicts`` grades the student's reading of five gradient-check
 results ("correct", "suspicious" or "wrong") against answers fixed in
-advance, explaining the context each one needed.
+advance and stored as salted hashes; a wrong verdict gets a question about
+the context it needed, not the verdict.
 """
 
 import numpy as np
 
-from cs231n_lib.checks.common import call_student, fail, max_relative_error, passed, require_answered, require_shape
+from cs231n_lib.checks.common import (
+    call_student,
+    fail,
+    matches_digest,
+    max_relative_error,
+    passed,
+    require_answered,
+    require_shape,
+)
 
 WHERE = "the numerical_gradient cell above"
 
@@ -31,32 +44,25 @@ def _points(shape, rng):
     return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
-def _one_sided(f, x, h, step):
-    """(f(x + step*h e_i) - f(x)) / (step*h) for every i, on a copy of x: the forward (+1) or backward (-1) difference."""
-    x = x.copy()
-    f0 = f(x)
-    grad = np.zeros(x.shape)
-    for index in np.ndindex(x.shape):
-        old = x[index]
-        x[index] = old + step * h
-        grad[index] = (f(x) - f0) / (step * h)
-        x[index] = old
-    return grad
+def _cube_differences(x, h):
+    """What the usual slips give for f = sum(x**3), worked out by hand (tests/test_checks_gradients.py
+    proves each against the slip itself): the forward and backward one-sided differences
+    3x^2 +- 3xh + h^2, and half the forward one (f_minus taken at x itself)."""
+    forward = 3 * x**2 + 3 * x * h + h**2
+    backward = 3 * x**2 - 3 * x * h + h**2
+    return {
+        "forward": forward,
+        "backward": backward,
+        "half": forward / 2,
+    }
 
 
-def _slab_difference(f, x, h):
-    """What perturbing the whole slice x[i] at once gives: one number per slice, broadcast over it."""
-    x = x.copy()
-    grad = np.zeros(x.shape)
-    for i in range(x.shape[0]):
-        old = x[i].copy()
-        x[i] = old + h
-        f_plus = f(x)
-        x[i] = old - h
-        f_minus = f(x)
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
+def _same_along_rows(got):
+    """Is every slice got[i] one repeated number (and the slices not all equal)? What perturbing x[i] gives."""
+    if got.ndim < 2 or got[0].size < 2:
+        return False
+    flat = got.reshape(got.shape[0], -1)
+    return bool(np.all(flat == flat[:, :1])) and not np.all(flat == flat[0, 0])
 
 
 def _close(got, model, tol=1e-6):
@@ -79,7 +85,7 @@ def _diagnose(got, truth, f, x, h):
                     "index of x (for ix in np.ndindex(x.shape)), and return grad after the loop, not inside it.")
         return (f"only {int(computed.sum())} of {computed.size} entries were computed, the rest are still 0: "
                 "visit every index of x, e.g. for ix in np.ndindex(x.shape).")
-    if x.ndim > 1 and _close(got, _slab_difference(f, x, h)):
+    if _same_along_rows(got):
         return ("each result is the same along a row: x[i] on a multi-dimensional x perturbs a whole row at once. "
                 "Perturb one entry at a time with a full index, for ix in np.ndindex(x.shape): x[ix] = ...")
     if _close(got, 2 * truth):
@@ -89,13 +95,25 @@ def _diagnose(got, truth, f, x, h):
                 "multiplies by h. Write / (2 * h).")
     if _close(got, -truth):
         return "your gradient has the wrong sign: it is (f(x + h) - f(x - h)) / (2h), the plus side first."
-    for step, name in ((1, "forward difference (f(x + h) - f(x)) / h"),
-                       (-1, "backward difference (f(x) - f(x - h)) / h")):
-        if _close(got, _one_sided(f, x, h, step), tol=1e-8):
-            error = max_relative_error(got, truth)
+    if f is not _cube_sum:
+        return ("compare one entry by hand: grad[ix] = (f(x with x[ix] + h) - f(x with x[ix] - h)) / (2 * h), "
+                "with x[ix] put back to its old value after both evaluations.")
+    slips = _cube_differences(x, h)
+    error = max_relative_error(got, truth)
+    for key, name in (("forward", "forward difference (f(x + h) - f(x)) / h"),
+                      ("backward", "backward difference (f(x) - f(x - h)) / h")):
+        if _close(got, slips[key], tol=1e-8):
             return (f"your gradient matches the one-sided {name}: its error shrinks like h "
                     f"(here {error:.1e}), while the centred difference (f(x + h) - f(x - h)) / (2h) "
                     f"is off by only about h^2 = {h**2:.0e}. Use both sides.")
+    if _close(got, slips["half"], tol=1e-8):
+        return ("your gradient is half the forward difference: f_minus was evaluated at x itself. "
+                "x[ix] -= h after x[ix] = old_value + h only undoes the + h; set x[ix] = old_value - h.")
+    step_squared = float(np.mean(got - 3 * x**2))  # the centred difference of a cubic is 3x^2 + step^2
+    if step_squared > max(4 * h**2, 1e-9) and _close(got, 3 * x**2 + step_squared, tol=1e-8):
+        return (f"your gradient is the centred difference with a step near {step_squared ** 0.5:.0e}, "
+                f"not h = {h:g}: the step is too large (is the default h = 1e-5?). The error of the centred "
+                "difference grows like h^2; use the h the function is given, with default h = 1e-5.")
     return ("compare one entry by hand: grad[ix] = (f(x with x[ix] + h) - f(x with x[ix] - h)) / (2 * h), "
             "with x[ix] put back to its old value after both evaluations.")
 
@@ -106,6 +124,10 @@ def _run(fn, f, x, what, **kwargs):
     with np.errstate(all="ignore"):
         got = call_student(fn, f, x, name="numerical_gradient", where=WHERE, **kwargs)
     require_shape(got, x.shape, what, "return grad, an array shaped like x (np.zeros(x.shape) to start), after the loop.")
+    if isinstance(got, np.ndarray) and np.shares_memory(got, x):
+        fail(f"{what}: the array returned", "a new array", "the same array as x (or a view of it)",
+             "grad = x makes grad an alias of x: writing grad[ix] overwrites x while f still reads it. "
+             "Start from a new array, grad = np.zeros(x.shape).")
     change = float(np.max(np.abs(x - before)))
     if change > 1e-12 * float(np.max(np.abs(before))):
         fail(f"{what}: x after the call", "x unchanged", f"entries moved by up to {change:.1e}",
@@ -192,26 +214,33 @@ def check_numerical_gradient(fn, shape=(3, 4), seed=0):
 
 LABELS = ("correct", "suspicious", "wrong")
 
-# Each scenario: (a short description, the verdict, why).
+# Each scenario: (a short description, the salted hash of its verdict, a question that leads to it).
+# The hashes are answer_digest(verdict, tag="03-verdict-<key>"); tests/test_checks_gradients.py proves them.
+# The questions point at the context the verdict needs without naming the verdict.
 SCENARIOS = {
-    "A": ("affine_backward's dw, float64, h = 1e-5, max relative error 5e-11", "correct",
-          "5e-11 is at the rounding floor of a float64 check with h = 1e-5: as good as a check gets."),
-    "B": ("conv_backward_naive's dx, float64, h = 1e-5, max relative error 0.6", "wrong",
-          "0.6 means the two gradients disagree in their first digit. Rounding gives 1e-10 and a kink "
-          "touches a few entries, not most of them: this is a bug."),
-    "C": ("a two-layer tanh network (smooth everywhere), float64, h = 1e-5, max relative error 2e-4", "suspicious",
-          "a function without kinks has no excuse for an error above about 1e-7: 2e-4 can be a real but "
-          "small bug (a missing term, a factor on a small part such as the regularisation gradient). "
-          "Find which entries fail before trusting it; 'wrong' is for errors above 1e-2."),
+    "A": ("affine_backward's dw, float64, h = 1e-5, max relative error 5e-11", "ecd315377bc61091",
+          "what is the rounding floor of a float64 check with h = 1e-5 (see the figure of errors against h), "
+          "and how far is 5e-11 from it?"),
+    "B": ("conv_backward_naive's dx, float64, h = 1e-5, max relative error 0.6", "2405e235339181d5",
+          "0.6 means the two gradients disagree in their first digit. How large can rounding make the "
+          "error in float64, and how many entries can a kink touch? If neither explains it, it is a bug."),
+    "C": ("a two-layer tanh network (smooth everywhere), float64, h = 1e-5, max relative error 2e-4",
+          "aaa584dfc6c1dbeb",
+          "the function is smooth, without kinks: what error do rounding and truncation explain for it "
+          "in float64, and is 2e-4 near that or near the first-digit disagreement of a plain bug? "
+          "Recall the missing regularisation gradient above."),
     "D": ("a ReLU + max-pool network, float64, h = 1e-5, max relative error 4e-2 at one entry whose ReLU input "
-          "is 3e-6 (closer to 0 than h); at a new random point every entry is below 1e-8", "correct",
-          "a kink, not a bug: look beyond the maximum. One entry straddles the ReLU's kink, where the centred "
-          "difference averages the two slopes, and away from the kink every entry passes."),
-    "E": ("conv_backward_naive's dw, float32, h = 1e-5, max relative error 0.2", "suspicious",
-          "a float32 check cannot be trusted: float32 resolves about 7 digits, so with h = 1e-5 the "
-          "difference f(x + h) - f(x - h) is mostly rounding. The check says nothing either way; "
-          "re-run it in float64 before deciding."),
+          "is 3e-6 (closer to 0 than h); at a new random point every entry is below 1e-8", "6891aabb2b5c9d79",
+          "look beyond the maximum: the failing entry's ReLU input is within h of the kink, where the centred "
+          "difference averages two slopes. What does the re-run at a new random point tell you?"),
+    "E": ("conv_backward_naive's dw, float32, h = 1e-5, max relative error 0.2", "5650a719b79de154",
+          "how many digits does float32 resolve, and what is left of f(x + h) - f(x - h) at h = 1e-5? "
+          "Can this check tell a right gradient from a wrong one (see the float32 experiment above)?"),
 }
+
+MEANINGS = ("'correct': the error is explained by rounding or by a kink, not a bug; "
+            "'wrong': a bug, the gradients disagree far beyond anything rounding or a kink explains; "
+            "'suspicious': neither can be decided yet, look closer or re-run the check.")
 
 
 def check_verdicts(verdicts):
@@ -220,6 +249,11 @@ def check_verdicts(verdicts):
     if not isinstance(verdicts, dict):
         fail("verdicts", 'a dict such as {"A": "correct", ...}', type(verdicts).__name__,
              "map each scenario letter to one of " + ", ".join(repr(label) for label in LABELS) + ".")
+    wrong_case = sorted(str(key) for key in verdicts
+                        if key not in SCENARIOS and isinstance(key, str) and key.strip().upper() in SCENARIOS)
+    if wrong_case:
+        fail("verdicts", f"the keys {', '.join(SCENARIOS)}", f"the key(s) {', '.join(map(repr, wrong_case))}",
+             "keys are case-sensitive: use the scenario letters as keys, in capitals, e.g. \"A\".")
     missing = [key for key in SCENARIOS if key not in verdicts]
     if missing:
         fail("verdicts", f"a verdict for each of {', '.join(SCENARIOS)}", f"none for {', '.join(missing)}",
@@ -228,12 +262,13 @@ def check_verdicts(verdicts):
     if extra:
         fail("verdicts", f"the keys {', '.join(SCENARIOS)}", f"also {', '.join(extra)}",
              "use the scenario letters as keys, in capitals.")
-    for key, (description, expected, why) in SCENARIOS.items():
+    for key, (description, digest, question) in SCENARIOS.items():
         answer = verdicts[key]
         label = answer.strip().lower() if isinstance(answer, str) else answer
         if label not in LABELS:
             fail(f"verdict for scenario {key}", " or ".join(repr(item) for item in LABELS), repr(answer),
                  "use one of the three labels, as a string.")
-        if label != expected:
-            fail(f"verdict for scenario {key} ({description})", repr(expected), repr(answer), why)
+        if not matches_digest(label, digest, tag=f"03-verdict-{key}"):
+            fail(f"verdict for scenario {key} ({description})", "a different verdict", repr(answer),
+                 f"{question}\n  {MEANINGS}")
     passed("all five verdicts agree: the size of the error, read in its context (smooth or kinked, float64 or float32).")
