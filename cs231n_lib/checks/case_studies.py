@@ -13,7 +13,16 @@ reference implementation and proves every literal and hash.
 import math
 import numbers
 
-from cs231n_lib.checks.common import answer_digest, call_student, fail, matches_digest, passed, require_answered
+from cs231n_lib.checks.common import (
+    SLIDE_MATCH,
+    answer_digest,
+    call_student,
+    close_elementwise,
+    fail,
+    matches_digest,
+    passed,
+    require_answered,
+)
 from cs231n_lib.shapes import FC, Conv, Pool, ReLU, summarize_stack
 
 VGG16_INPUT_SHAPE = (3, 224, 224)
@@ -182,10 +191,6 @@ def _require_number(value, name, hint):
     return value
 
 
-def _near(value, target, rel=1e-3):
-    return abs(value - target) <= rel * abs(target)
-
-
 def _slip(value, digits, tag, slips):
     return next((text for digest, text in slips if matches_digest(value, digest, digits, tag)), None)
 
@@ -228,7 +233,7 @@ def check_memory_mb(memory_mb):
     expected = "the activations of all rows x 4 bytes / 10**6"
     got = f"{value:.4g}"
     slip = _slip(value, MEMORY_DIGITS, "memory", MEMORY_SLIPS)
-    if slip is None and any(_near(value, slide) for slide in SLIDE_MEMORY):
+    if slip is None and any(close_elementwise(value, slide, SLIDE_MATCH) for slide in SLIDE_MEMORY):
         slip = ("that is the lecture's 24M-value total; compute it from the "
                 "activations in your own table instead")
     fail(what, expected, got, slip or "sum row.activations over all rows (the INPUT row included), "

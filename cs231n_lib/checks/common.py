@@ -17,12 +17,56 @@ def call_student(function, *args, name=None, where="the cell above", **kwargs):
         ) from None
 
 
+# ---------------------------------------------------------------------------
+# Comparing numbers: one helper per kind of closeness, one named tolerance per purpose
+# ---------------------------------------------------------------------------
+
+# Float64 results compared with exact values or literals that carry 12 significant digits.
+EXACT_FLOAT64 = 1e-9
+# The same results computed in float32.
+EXACT_FLOAT32 = 1e-6
+# Results that sum many products (convolution), float64 and float32.
+SUMMED_FLOAT64 = 1e-7
+SUMMED_FLOAT32 = 1e-5
+# An analytic gradient against a centred-difference numerical gradient.
+NUMERICAL_GRADIENT = 1e-7
+# rel_error(numerical, analytic) for every parameter of a whole model.
+MODEL_GRADIENT = 1e-6
+# Values that are exact up to rounding (dropout's scaling, a gradient that reproduces a named mistake).
+ROUNDING = 1e-6
+# A result that reproduces a worked-out slip (one-sided difference, wrong step) to within rounding.
+SLIP_MATCH = 1e-8
+# The fraction of units dropout drops: for 200 000 units its standard deviation is below 0.0012.
+DROPPED_FRACTION = 0.01
+# A number that matches one quoted on a lecture slide (three significant digits).
+SLIDE_MATCH = 1e-3
+
+
 def max_relative_error(got, expected):
     """max |got - expected| / max(|expected|), a scale-relative error that tolerates zeros."""
     got = np.asarray(got, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-12)
     return float(np.max(np.abs(got - expected))) / scale if expected.size else 0.0
+
+
+def close(got, expected, tol):
+    """Same shape, and max |got - expected| / max(|expected|) <= tol (scale-relative: zeros are fine).
+    False for NaN."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(max_relative_error(got, expected) <= tol)
+
+
+def close_elementwise(got, expected, tol):
+    """Same shape, and every |got - expected| <= tol * |expected| (relative entry by entry, no absolute
+    slack: an expected 0 needs an exact 0)."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=tol, atol=0.0))
 
 
 def fail(what, expected, got, hint):
@@ -43,7 +87,7 @@ def require_shape(value, shape, what, hint):
     return value
 
 
-def require_close(got, expected, what, hint, tol=1e-7):
+def require_close(got, expected, what, hint, tol=SUMMED_FLOAT64):
     """Check shape, then values to a scale-relative tolerance."""
     require_shape(got, np.shape(expected), what, hint)
     error = max_relative_error(got, expected)

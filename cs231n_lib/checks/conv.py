@@ -24,6 +24,9 @@ import re
 import numpy as np
 
 from cs231n_lib.checks.common import (
+    NUMERICAL_GRADIENT,
+    SUMMED_FLOAT32,
+    SUMMED_FLOAT64,
     answer_digest,
     call_student,
     fail,
@@ -34,9 +37,6 @@ from cs231n_lib.checks.common import (
 from cs231n_lib.gradient_check import eval_numerical_gradient_array
 
 WHERE = "cs231n_lib/layers.py"
-TOLERANCE = 1e-7          # scale-relative, float64
-FLOAT32_TOLERANCE = 1e-5
-GRADIENT_TOLERANCE = 1e-7  # rel_error against the numerical gradient
 
 # The worked example of the notebook: a 1x1x4x4 input, one 2x2 filter, bias 1,
 # stride 1, no padding. Every entry of WORKED_OUT is worked out by hand there.
@@ -582,7 +582,7 @@ def _check_forward_case(conv_forward, case):
         fail(f"{what}: out.dtype", case.x.dtype, out.dtype,
              "keep the caller's dtype: create out with np.zeros(shape, dtype=x.dtype) (an integer "
              "array would also cut the values)")
-    tol = FLOAT32_TOLERANCE if case.x.dtype == np.float32 else TOLERANCE
+    tol = SUMMED_FLOAT32 if case.x.dtype == np.float32 else SUMMED_FLOAT64
     error = max_relative_error(out, expected)
     if not error <= tol:
         key = FORWARD_MISTAKES[case.label].get(_digest(out, case.label))
@@ -688,7 +688,7 @@ def _check_backward_case(conv_forward, conv_backward, case):
                  f"the backward pass only reads {name}: allocate the gradients as new arrays "
                  f"(np.zeros_like(...)), never as an alias of the cached {name} (dw = w)")
     _check_backward_shapes(grads, case)
-    tol = FLOAT32_TOLERANCE if case.x.dtype == np.float32 else TOLERANCE
+    tol = SUMMED_FLOAT32 if case.x.dtype == np.float32 else SUMMED_FLOAT64
     for name, got in zip(("dx", "dw", "db"), grads):
         if got.dtype != case.x.dtype:
             fail(f"{what}: {name}.dtype", case.x.dtype, got.dtype,
@@ -724,10 +724,10 @@ def check_conv_backward(conv_forward, conv_backward):
     case, grads = cases[1], results[1]
     for name, got, numerical in zip(("dx", "dw", "db"), grads, _numerical_gradients(conv_forward, case)):
         error = max_relative_error(got, numerical)  # scale-relative: exact zeros are fine
-        if not error < GRADIENT_TOLERANCE:
+        if not error < NUMERICAL_GRADIENT:
             fail(f"conv_backward_naive on {case.describe()}: {name} against the numerical gradient",
-                 f"a relative error below {GRADIENT_TOLERANCE:g}", f"{error:.2e}",
+                 f"a relative error below {NUMERICAL_GRADIENT:g}", f"{error:.2e}",
                  "your gradients match the expected ones, so the numerical gradient of your "
                  "conv_forward_naive is off: run check_conv_forward and fix the forward pass first")
     passed("dx, dw and db match conv_backward_fast on 3 cases (with and without overlapping "
-           f"windows) and a numerical gradient (relative errors below {GRADIENT_TOLERANCE:g})")
+           f"windows) and a numerical gradient (relative errors below {NUMERICAL_GRADIENT:g})")

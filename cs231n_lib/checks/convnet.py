@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from cs231n_lib.checks.common import call_student, fail, matches_digest, passed, require_answered
+from cs231n_lib.checks.common import MODEL_GRADIENT, call_student, fail, matches_digest, passed, require_answered
 
 # Classes the initial-loss check asks about, each with the salted hash of its answer,
 # answer_digest(value, digits=6, tag="07-initial-loss-<C>"), proven in tests/test_checks_convnet.py.
@@ -46,7 +46,6 @@ SLIP_DIAGNOSES = {
                "losses is that same value; nothing is divided by the number of classes",
 }
 DIGITS = 6
-GRADIENT_TOLERANCE = 1e-6
 SMALL_SUBSET = 100  # "a small subset": at most this many training images
 TEST_THRESHOLD = 0.97
 RISING = 0.05  # accuracy gained in the second half of a run that counts as still rising
@@ -195,7 +194,7 @@ def check_gradient_check(grad_errors, grad_model):
              "all zeros means the analytic gradient was compared with itself: compare "
              "eval_numerical_gradient(...) with grads[name] from grad_model.loss(X, y)")
     if all(error == 1.0 for error in errors.values()):
-        fail("the relative errors", f"below {GRADIENT_TOLERANCE:g} for every parameter", "exactly 1.0 for every parameter",
+        fail("the relative errors", f"below {MODEL_GRADIENT:g} for every parameter", "exactly 1.0 for every parameter",
              "a relative error of exactly 1 is what an all-zero numerical gradient gives (the loss never "
              "saw the perturbation) or one of the opposite sign. eval_numerical_gradient must perturb "
              "grad_model.params[name] itself, in place, not a copy of it (no .copy()), because the loss "
@@ -213,7 +212,7 @@ def check_gradient_check(grad_errors, grad_model):
             fail("grad_model's analytic gradient at a few entries the check probed itself", "within 1e-5",
                  listed, "the reported errors cannot be right for this model: they must be computed by "
                          "comparing its own grads with a numerical gradient of grad_model.loss(X, y)[0]")
-    passing = {name: error for name, error in errors.items() if error < GRADIENT_TOLERANCE}
+    passing = {name: error for name, error in errors.items() if error < MODEL_GRADIENT}
     typed = sorted(name for name, error in passing.items() if _typed_in(error))
     if typed or (len(passing) == len(errors) > 1 and len(set(errors.values())) == 1):
         names = typed or sorted(errors)
@@ -222,15 +221,15 @@ def check_gradient_check(grad_errors, grad_model):
              "these look typed in or made up, not computed: a real relative error is never a round number, "
              "and no two parameters give exactly the same one. Compute each one in the cell with "
              "rel_error(eval_numerical_gradient(...), grads[name]) and store what it returns")
-    bad = {name: error for name, error in errors.items() if not error < GRADIENT_TOLERANCE}
+    bad = {name: error for name, error in errors.items() if not error < MODEL_GRADIENT}
     if bad:
         listed = ", ".join(f"{name}: {error:.1e}" for name, error in bad.items())
-        fail("the relative errors", f"below {GRADIENT_TOLERANCE:g} for every parameter", listed,
+        fail("the relative errors", f"below {MODEL_GRADIENT:g} for every parameter", listed,
              "the function given to eval_numerical_gradient must return the loss only "
              "(grad_model.loss(X, y)[0]) for the same X and y that gave the analytic grads; "
              "keep the default h = 1e-5")
     passed(f"all {len(errors)} parameters of the float64 model agree with their numerical "
-           f"gradients (relative errors below {GRADIENT_TOLERANCE:g})")
+           f"gradients (relative errors below {MODEL_GRADIENT:g})")
 
 
 # ---------------------------------------------------------------------------

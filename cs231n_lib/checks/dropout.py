@@ -32,11 +32,18 @@ import numbers
 
 import numpy as np
 
-from cs231n_lib.checks.common import call_student, fail, passed, require_answered, require_shape
+from cs231n_lib.checks.common import (
+    DROPPED_FRACTION,
+    ROUNDING,
+    call_student,
+    close_elementwise,
+    fail,
+    passed,
+    require_answered,
+    require_shape,
+)
 
 WHERE = "cs231n_lib/layers.py"
-FRACTION_TOLERANCE = 0.01  # the fraction dropped of 200 000 units has a standard deviation below 0.0012
-VALUE_TOLERANCE = 1e-6  # relative, for values that are exact up to rounding
 
 # The conventions exercise: the lecture's code keeps a unit with probability 0.8, in a layer
 # of 500 hidden units (the question's data, not its answers).
@@ -87,12 +94,6 @@ def _watching_global_generator(function, *args, name):
     return result, moved
 
 
-def _close(got, expected, tol=VALUE_TOLERANCE):
-    got = np.asarray(got, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    return got.shape == expected.shape and np.allclose(got, expected, rtol=tol, atol=0.0)
-
-
 def _forward(dropout_forward, x, param):
     """(out, mask, moved) from the student's forward, with the cache unpacked and its shape checked.
 
@@ -134,7 +135,7 @@ def _check_global(moved, name):
 
 def _check_not_test_time_output(out, x, p):
     """Train mode returning x * (1 - p) everywhere: vanilla dropout's test-mode output."""
-    if np.any(out == 0) or not _close(out / x, np.full(x.shape, 1 - p)):
+    if np.any(out == 0) or not close_elementwise(out / x, np.full(x.shape, 1 - p), ROUNDING):
         return
     fail(f"dropout_forward in train mode with p = {p}", f"about {p:.0%} of the units set to 0",
          "no zeros, and every unit equal to x * (1 - p)",
@@ -145,10 +146,10 @@ def _check_not_test_time_output(out, x, p):
 
 def _check_fraction_dropped(out, p):
     frac = float(np.mean(out == 0))
-    if abs(frac - p) <= FRACTION_TOLERANCE:
+    if abs(frac - p) <= DROPPED_FRACTION:
         return frac
     what = f"fraction of units dropped in train mode with p = {p}"
-    if abs(frac - (1 - p)) <= FRACTION_TOLERANCE:
+    if abs(frac - (1 - p)) <= DROPPED_FRACTION:
         fail(what, f"about p = {p}", f"{frac:.3f}, close to 1 - p = {1 - p:.1f}",
              "looks like p is used as the keep probability (the lecture's convention). In this "
              "library, as in torch.nn.Dropout, p is the probability of DROPPING a unit, so a "
@@ -167,17 +168,17 @@ def _check_kept_scale(out, x, p):
     kept = out != 0
     ratio = out[kept] / x[kept]
     expected = 1 / (1 - p)
-    if _close(ratio, np.full(ratio.shape, expected)):
+    if close_elementwise(ratio, np.full(ratio.shape, expected), ROUNDING):
         return
     what = f"kept units divided by x in train mode with p = {p}"
     low, high = float(ratio.min()), float(ratio.max())
-    got = f"{low:.4f}" if np.isclose(low, high, rtol=VALUE_TOLERANCE) else f"values from {low:.4f} to {high:.4f}"
-    if np.allclose(ratio, 1.0, rtol=VALUE_TOLERANCE):
+    got = f"{low:.4f}" if np.isclose(low, high, rtol=ROUNDING) else f"values from {low:.4f} to {high:.4f}"
+    if np.allclose(ratio, 1.0, rtol=ROUNDING):
         fail(what, f"1 / (1 - p) = {expected:.4f}", "1: kept units equal x, not rescaled", TEST_TIME_HINT)
-    if np.allclose(ratio, 1 / p, rtol=VALUE_TOLERANCE):
+    if np.allclose(ratio, 1 / p, rtol=ROUNDING):
         fail(what, f"1 / (1 - p) = {expected:.4f}", f"1 / p = {1 / p:.4f}",
              "divide the kept units by the probability of KEEPING them, 1 - p, not by p.")
-    if np.allclose(ratio, 1 - p, rtol=VALUE_TOLERANCE):
+    if np.allclose(ratio, 1 - p, rtol=ROUNDING):
         fail(what, f"1 / (1 - p) = {expected:.4f}", f"1 - p = {1 - p:.4f}",
              "divide the kept units by 1 - p rather than multiplying by it.")
     fail(what, f"1 / (1 - p) = {expected:.4f} for every kept unit", got,
@@ -187,17 +188,17 @@ def _check_kept_scale(out, x, p):
 
 def _check_mean(out, x, p):
     ratio = float(out.mean() / x.mean())
-    if abs(ratio - 1) > 2 * FRACTION_TOLERANCE:
+    if abs(ratio - 1) > 2 * DROPPED_FRACTION:
         fail(f"mean of out over mean of x in train mode with p = {p}", "about 1 (the mean is kept)",
              f"{ratio:.3f}",
              "with a fraction p dropped and the rest divided by 1 - p, E[out] = x.")
 
 
 def _check_cache_mask(out, x, mask, p):
-    if _close(x * mask, out):
+    if close_elementwise(x * mask, out, ROUNDING):
         return
     what = "x * mask, with the mask from dropout_forward's cache"
-    if _close(x * mask / (1 - p), out):
+    if close_elementwise(x * mask / (1 - p), out, ROUNDING):
         fail(what, "equal to out", "out * (1 - p): the mask in the cache has 0s and 1s",
              "store the scaled mask (the zeros and the 1 / (1 - p) together), the very array "
              "that multiplies x: backward reuses the cached mask as its local derivative and "
@@ -248,7 +249,7 @@ def _check_dtype(dropout_forward, p):
 
 def _check_p_zero(dropout_forward, x):
     out, _, _ = _forward(dropout_forward, x, {"p": 0.0, "mode": "train", "seed": 3})
-    if not _close(out, x):
+    if not close_elementwise(out, x, ROUNDING):
         fail("dropout_forward with p = 0 in train mode", "out equal to x (nothing dropped, scale 1)",
              f"{int(np.sum(out == 0))} zeros and a relative difference from x",
              "with p = 0 every unit is kept and divided by 1 - 0 = 1.")
@@ -259,7 +260,7 @@ def _check_test_mode(dropout_forward, x, p):
     if np.array_equal(out, x):
         return
     what = f"dropout_forward in test mode with p = {p}"
-    if _close(out, x * (1 - p)):
+    if close_elementwise(out, x * (1 - p), ROUNDING):
         fail(what, "out equal to x", "x * (1 - p)", TEST_TIME_HINT)
     if np.any(out == 0):
         fail(what, "out equal to x", f"{int(np.sum(out == 0))} units set to 0",
@@ -329,7 +330,7 @@ def _diagnose_backward(dx, dout, mask, p, what, consistency=False):
     """Compare dx with dout * mask; name the mistake when the output reveals it."""
     require_shape(dx, dout.shape, what, "dx has the shape of dout: one gradient per unit.")
     expected = dout * mask
-    if _close(dx, expected):
+    if close_elementwise(dx, expected, ROUNDING):
         return
     expected_text = "the upstream gradient dout times the cached mask, unit by unit"
     kept = mask != 0
@@ -337,22 +338,22 @@ def _diagnose_backward(dx, dout, mask, p, what, consistency=False):
         fail(what, expected_text,
              f"{int(np.sum(~np.isfinite(dx)))} entries that are inf or nan, where units were dropped",
              "looks like a division by the mask: its dropped entries are 0. " + CHAIN_RULE + ".")
-    if _close(dx, dout):
+    if close_elementwise(dx, dout, ROUNDING):
         fail(what, expected_text, "dout itself",
              "looks like the mask is not applied in backward: the dropped units had no effect "
              "on the loss, so their gradient is 0, and the kept ones were divided by 1 - p. "
              + CHAIN_RULE + ".")
-    if _close(dx, mask):
+    if close_elementwise(dx, mask, ROUNDING):
         fail(what, expected_text, "the mask itself",
              "looks like dout was forgotten: the mask is only the local derivative; the chain "
              "rule multiplies it by the upstream gradient dout.")
-    if _close(dx, dout * kept):
+    if close_elementwise(dx, dout * kept, ROUNDING):
         fail(what, expected_text, "the right zeros without the 1 / (1 - p)",
              "the kept units were divided by 1 - p in forward, so their gradient is too."
              + (" If your backward multiplies dout by the cached mask, your forward stores the "
                 "mask without its scale: cache the scaled mask, the one that multiplied x."
                 if consistency else ""))
-    if np.all(dx[~kept] == 0) and _close(dx[kept], (dout * mask)[kept] / (1 - p)):
+    if np.all(dx[~kept] == 0) and close_elementwise(dx[kept], (dout * mask)[kept] / (1 - p), ROUNDING):
         fail(what, expected_text, "the kept units' gradients divided by 1 - p once more",
              "the scale is applied twice: the cached mask already holds the 1 / (1 - p) of "
              "inverted dropout, so backward needs no further scaling. " + CHAIN_RULE + ".")
@@ -410,7 +411,7 @@ def check_dropout_backward(dropout_forward, dropout_backward, p=0.3):
     _, test_mask, _ = _forward(dropout_forward, x, {"p": p, "mode": "test"})
     dx_test, _ = _backward(dropout_backward, dout, ({"p": p, "mode": "test"}, test_mask))
     require_shape(dx_test, dout.shape, "dropout_backward in test mode", "dx has the shape of dout.")
-    if not _close(dx_test, dout):
+    if not close_elementwise(dx_test, dout, ROUNDING):
         fail("dropout_backward in test mode", "dx equal to dout", "something else",
              "in test mode forward is the identity (its mask is all ones), so the gradient "
              "passes through unchanged.")

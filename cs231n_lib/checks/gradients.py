@@ -19,7 +19,12 @@ the context it needed, not the verdict.
 import numpy as np
 
 from cs231n_lib.checks.common import (
+    EXACT_FLOAT64,
+    NUMERICAL_GRADIENT,
+    ROUNDING,
+    SLIP_MATCH,
     call_student,
+    close,
     fail,
     matches_digest,
     max_relative_error,
@@ -65,11 +70,6 @@ def _same_along_rows(got):
     return bool(np.all(flat == flat[:, :1])) and not np.all(flat == flat[0, 0])
 
 
-def _close(got, model, tol=1e-6):
-    with np.errstate(all="ignore"):
-        return got.shape == model.shape and max_relative_error(got, model) <= tol
-
-
 def _diagnose(got, truth, f, x, h):
     """The hint for a gradient that does not match ``truth``: the first mistake whose result it reproduces."""
     if not np.all(np.isfinite(got)):
@@ -79,7 +79,7 @@ def _diagnose(got, truth, f, x, h):
                 "(f(x) computed once before the loop never sees the perturbation).")
     flat_got, flat_truth = got.ravel(), truth.ravel()
     computed = flat_got != 0
-    if computed.sum() < computed.size and _close(flat_got[computed], flat_truth[computed]):
+    if computed.sum() < computed.size and close(flat_got[computed], flat_truth[computed], ROUNDING):
         if computed.sum() == 1 and computed[0]:
             return ("only the first entry was computed, the rest are still 0: the loop must visit every "
                     "index of x (for ix in np.ndindex(x.shape)), and return grad after the loop, not inside it.")
@@ -88,12 +88,12 @@ def _diagnose(got, truth, f, x, h):
     if _same_along_rows(got):
         return ("each result is the same along a row: x[i] on a multi-dimensional x perturbs a whole row at once. "
                 "Perturb one entry at a time with a full index, for ix in np.ndindex(x.shape): x[ix] = ...")
-    if _close(got, 2 * truth):
+    if close(got, 2 * truth, ROUNDING):
         return "your gradient is exactly twice the true one: the centred difference divides by 2 * h, not h."
-    if _close(got, truth * h**2):
+    if close(got, truth * h**2, ROUNDING):
         return ("your gradient is the true one times h^2: (f_plus - f_minus) / 2 * h divides by 2 and then "
                 "multiplies by h. Write / (2 * h).")
-    if _close(got, -truth):
+    if close(got, -truth, ROUNDING):
         return "your gradient has the wrong sign: it is (f(x + h) - f(x - h)) / (2h), the plus side first."
     if f is not _cube_sum:
         return ("compare one entry by hand: grad[ix] = (f(x with x[ix] + h) - f(x with x[ix] - h)) / (2 * h), "
@@ -102,15 +102,15 @@ def _diagnose(got, truth, f, x, h):
     error = max_relative_error(got, truth)
     for key, name in (("forward", "forward difference (f(x + h) - f(x)) / h"),
                       ("backward", "backward difference (f(x) - f(x - h)) / h")):
-        if _close(got, slips[key], tol=1e-8):
+        if close(got, slips[key], SLIP_MATCH):
             return (f"your gradient matches the one-sided {name}: its error shrinks like h "
                     f"(here {error:.1e}), while the centred difference (f(x + h) - f(x - h)) / (2h) "
                     f"is off by only about h^2 = {h**2:.0e}. Use both sides.")
-    if _close(got, slips["half"], tol=1e-8):
+    if close(got, slips["half"], SLIP_MATCH):
         return ("your gradient is half the forward difference: f_minus was evaluated at x itself. "
                 "x[ix] -= h after x[ix] = old_value + h only undoes the + h; set x[ix] = old_value - h.")
     step_squared = float(np.mean(got - 3 * x**2))  # the centred difference of a cubic is 3x^2 + step^2
-    if step_squared > max(4 * h**2, 1e-9) and _close(got, 3 * x**2 + step_squared, tol=1e-8):
+    if step_squared > max(4 * h**2, 1e-9) and close(got, 3 * x**2 + step_squared, SLIP_MATCH):
         return (f"your gradient is the centred difference with a step near {step_squared ** 0.5:.0e}, "
                 f"not h = {h:g}: the step is too large (is the default h = 1e-5?). The error of the centred "
                 "difference grows like h^2; use the h the function is given, with default h = 1e-5.")
@@ -162,7 +162,7 @@ def check_numerical_gradient(fn, shape=(3, 4), seed=0):
     x = _points(shape, rng)
     what = f"numerical_gradient of sum(x**3) at an x of shape {shape}"
     got = _run(fn, _cube_sum, x, what)
-    _require_gradient(got, 3 * x**2, _cube_sum, x, h, what, tol=1e-7)
+    _require_gradient(got, 3 * x**2, _cube_sum, x, h, what, tol=NUMERICAL_GRADIENT)
 
     n = 5
     A = rng.standard_normal((n, n))
@@ -174,7 +174,7 @@ def check_numerical_gradient(fn, shape=(3, 4), seed=0):
     v = rng.standard_normal(n)
     what = f"numerical_gradient of the quadratic form 0.5 x.A.x + b.x at an x of shape ({n},)"
     got = _run(fn, quadratic, v, what)
-    _require_gradient(got, 0.5 * (A + A.T) @ v + b, quadratic, v, h, what, tol=1e-7)
+    _require_gradient(got, 0.5 * (A + A.T) @ v + b, quadratic, v, h, what, tol=NUMERICAL_GRADIENT)
 
     shared = _points((4,), rng)
 
@@ -188,7 +188,7 @@ def check_numerical_gradient(fn, shape=(3, 4), seed=0):
              "f never saw your perturbation: you changed a copy of x (or passed f a new array x + h). "
              "Layer checks use functions like lambda _: affine_forward(x, w, b)[0] that read the arrays "
              "themselves, so perturb x in place: x[ix] = old_value + h.")
-    _require_gradient(got, 3 * shared**2, reads_shared, shared, h, what, tol=1e-7)
+    _require_gradient(got, 3 * shared**2, reads_shared, shared, h, what, tol=NUMERICAL_GRADIENT)
 
     big_h = 1e-2
     x = _points((2, 3), rng)
@@ -197,8 +197,8 @@ def check_numerical_gradient(fn, shape=(3, 4), seed=0):
     got = _run(fn, _cube_sum, x, what, h=big_h)
     with np.errstate(all="ignore"):
         error = max_relative_error(got, exact)
-    if not error <= 1e-9:
-        if _close(got, 3 * x**2, tol=1e-8):
+    if not error <= EXACT_FLOAT64:
+        if close(got, 3 * x**2, SLIP_MATCH):
             fail(what, f"3x^2 + h^2, the centred difference with h = {big_h:g}",
                  "3x^2 to within 1e-8, as if h were much smaller",
                  "your function ignores its h argument: use the h it is given, not a fixed step.")

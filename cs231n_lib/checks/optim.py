@@ -21,12 +21,11 @@ epsilon's placement would change the result by far less than the tolerance.
 
 import numpy as np
 
-from cs231n_lib.checks.common import call_student, fail, max_relative_error, passed
+from cs231n_lib.checks.common import EXACT_FLOAT64, call_student, close, fail, passed
 from cs231n_lib.data import load_digits
 from cs231n_lib.models import FullyConnectedNet
 
 WHERE = "cs231n_lib/optim.py"
-TOLERANCE = 1e-9  # relative; the literals carry 12 significant digits
 
 W0 = [1.0, -2.0, 0.5, 0.0]
 # The gradient of each step. The third coordinate's first gradient is 0: a
@@ -477,10 +476,6 @@ def _show(a):
     return np.array2string(np.asarray(a, dtype=np.float64), precision=6, separator=", ", floatmode="maxprec")
 
 
-def _close(got, expected):
-    return max_relative_error(got, expected) <= TOLERANCE
-
-
 def _pair(expected, got):
     """expected and got as text, with enough digits that two different arrays do not look the same."""
     for digits in (6, 9, 12, 15):
@@ -497,7 +492,7 @@ def _matches(got, row):
     if got.shape != row.shape or not np.array_equal(np.isfinite(got), np.isfinite(row)):
         return False
     finite = np.isfinite(row)
-    return not np.any(finite) or _close(got[finite], row[finite])
+    return not np.any(finite) or close(got[finite], row[finite], EXACT_FLOAT64)
 
 
 def _hint(name, mistake):
@@ -545,7 +540,7 @@ def _diagnose_w(name, case, step, w_in, dw, got):
         fail(what, *shown,
              "next_w holds NaN or inf: look for a division by zero, a missing epsilon, "
              "or the square root of a negative number")
-    if _close(got, 2 * w_in - expected):
+    if close(got, 2 * w_in - expected, EXACT_FLOAT64):
         fail(what, *shown,
              "the step has the wrong sign: w moved by the right amount but uphill, along +dw; "
              + SIGN_ADVICE[name])
@@ -567,7 +562,7 @@ def _check_state(name, case, step, config):
             fail(where, _show(expected), got,
                  f"the new {key} was not stored back in config: without it the next step starts from "
                  f"an empty memory. End with config[{key!r}] = _like(new value, w)")
-        if not isinstance(stored, np.ndarray) or stored.shape != expected.shape or not _close(stored, expected):
+        if not isinstance(stored, np.ndarray) or stored.shape != expected.shape or not close(stored, expected, EXACT_FLOAT64):
             for mistake, mistake_rows in case.get("state_mistakes", {}).get(key, {}).items():
                 if isinstance(stored, np.ndarray) and _matches(stored, mistake_rows[step - 1]):
                     fail(where, *_pair(expected, stored), "looks like " + _hint(name, mistake))
@@ -629,7 +624,7 @@ def _check_rule(rule, name):
                    if isinstance(value, np.ndarray)]
         next_w, config = _call_rule(rule, name, w_in, dw, config, step)
         _check_not_changed(name, step, before)
-        if not _close(next_w, case["w"][step - 1]):
+        if not close(next_w, case["w"][step - 1], EXACT_FLOAT64):
             _diagnose_w(name, case, step, w, dw, next_w)
         _check_state(name, case, step, config)
         w = np.array(case["w"][step - 1])

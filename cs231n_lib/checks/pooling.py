@@ -11,11 +11,18 @@ of them, so a wrong literal fails a test.
 
 import numpy as np
 
-from cs231n_lib.checks.common import answer_digest, call_student, fail, passed, require_array
+from cs231n_lib.checks.common import (
+    EXACT_FLOAT32,
+    EXACT_FLOAT64,
+    answer_digest,
+    call_student,
+    close,
+    fail,
+    passed,
+    require_array,
+)
 
 LAYERS = "cs231n_lib/layers.py"
-TOL = 1e-9
-FLOAT32_TOL = 1e-6
 
 
 def _pool(size_h, size_w, stride):
@@ -237,15 +244,6 @@ IM2COL_MISTAKES = [{'d2ed882878ca601c': 'swapped',
 # ---------------------------------------------------------------------------
 
 
-def _close(got, expected, tol=TOL):
-    got = np.asarray(got, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if got.shape != expected.shape:
-        return False
-    scale = max(float(np.max(np.abs(expected))), 1e-12) if expected.size else 1.0
-    return bool(float(np.max(np.abs(got - expected))) / scale <= tol)
-
-
 def _digest(array, label):
     try:
         return answer_digest(np.asarray(array, dtype=np.float64), tag=label)
@@ -331,7 +329,7 @@ def _check_forward_case(forward, label, x_shape, pool_param, dtype, k):
         fail(f"{what}: output dtype", x.dtype, out.dtype,
              "keep the caller's dtype: allocate out with dtype=x.dtype (integers would also cut the "
              "values)")
-    if _close(out, expected, FLOAT32_TOL if dtype == np.float32 else TOL):
+    if close(out, expected, EXACT_FLOAT32 if dtype == np.float32 else EXACT_FLOAT64):
         return
     key = FORWARD_MISTAKES[label].get(_digest(out, label))
     if key is not None:
@@ -411,7 +409,7 @@ def _check_backward_case(backward, label, x, pool_param, dout):
     if dx.dtype != x.dtype:
         fail(f"{what}: dx dtype", x.dtype, dx.dtype,
              "keep the caller's dtype: dx = np.zeros_like(x) (float32 in, float32 out)")
-    if _close(dx, expected, FLOAT32_TOL if x.dtype == np.float32 else TOL):
+    if close(dx, expected, EXACT_FLOAT32 if x.dtype == np.float32 else EXACT_FLOAT64):
         return
     total, total_dout = float(np.sum(dx)), float(np.sum(dout))
     sums = f"sum(dx) = {total:.4f}, sum(dout) = {total_dout:.4f}"
