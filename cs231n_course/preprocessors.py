@@ -13,6 +13,7 @@
 """
 
 import re
+from contextlib import contextmanager
 
 import nbformat
 from nbgrader import utils
@@ -107,11 +108,8 @@ class RestoreDeletedCells(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gradebook:
-            try:
-                released = gradebook.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
+        with released_notebook(resources) as released:
+            if released is None:
                 return nb, resources
             points = {cell.name: cell.max_score for cell in released.grade_cells}
             solutions = {cell.name for cell in released.solution_cells}
@@ -130,6 +128,21 @@ class RestoreDeletedCells(NbGraderPreprocessor):
                     self.log.warning("Cell %s was missing from the submission: restored as released", source_cell.name)
                 previous = present[source_cell.name]
         return nb, resources
+
+
+@contextmanager
+def released_notebook(resources):
+    """The gradebook's record of the notebook being graded, as released (None: not recorded).
+
+    The gradebook stays open for the block, so the record's cells can be read there.
+    """
+    info = resources["nbgrader"]
+    with Gradebook(info["db_url"]) as gradebook:
+        try:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+        except MissingEntry:
+            notebook = None
+        yield notebook
 
 
 def restored_cell(source_cell, points, is_solution):

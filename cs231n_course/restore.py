@@ -18,11 +18,10 @@ gradebook, repairs each of them (one warning per repair, which ends up in the st
 import copy
 import re
 
-from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from cs231n_course.preprocessors import restored_cell
+from cs231n_course.preprocessors import released_notebook, restored_cell
 
 CELL_ID_MAX = 64
 
@@ -31,11 +30,8 @@ class RestoreTamperedCells(NbGraderPreprocessor):
     """Normalise a submission's cells against the released notebook (run before RestoreDeletedCells)."""
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gradebook:
-            try:
-                notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
+        with released_notebook(resources) as notebook:
+            if notebook is None:
                 return nb, resources
             release = Release(
                 sources={cell.name: cell for cell in notebook.source_cells},
