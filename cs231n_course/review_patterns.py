@@ -18,6 +18,7 @@ Flagged, because an honest answer to this course's exercises never needs them:
   ``builtins``, ``pickle``, ``types``, ``IPython``, ``unittest.mock``, ...; ``sys.modules``
   and the other import and trace hooks of ``sys``; dunder and frame attributes
   (``__class__``, ``__globals__``, ``__code__``, ``__dict__``, ``f_globals``, ...);
+- IPython's input history (``In``, ``_ih``, ...), from which hidden tests rerun value answers;
 - IPython hooks: ``get_ipython()``, ``events.register``, ``ast_transformers``, input
   transformers, custom exception handlers, and any magic or shell command other than a
   few harmless ones (``%time``, ``%timeit`` and ``%%capture`` have their code read too);
@@ -74,8 +75,10 @@ IPYTHON_ATTRS = frozenset({
     "get_ipython", "events", "ast_transformers", "input_transformers_post", "input_transformers_cleanup",
     "input_transformer_manager", "set_custom_exc", "custom_exceptions", "register_magic_function",
     "register_magics", "magics_manager", "user_ns", "user_global_ns", "showtraceback", "run_cell",
-    "run_cell_async", "run_ast_nodes", "run_line_magic", "run_cell_magic",
+    "run_cell_async", "run_ast_nodes", "run_line_magic", "run_cell_magic", "history_manager", "execution_count",
 })
+# IPython's input and output history: the hidden tests rerun value answers from In.
+HISTORY_NAMES = frozenset({"In", "Out", "_ih", "_oh", "_i", "_ii", "_iii"})
 SYS_ATTRS = frozenset({
     "modules", "meta_path", "path_hooks", "path_importer_cache", "settrace", "setprofile", "_getframe",
     "excepthook", "displayhook", "addaudithook", "__excepthook__", "__displayhook__",
@@ -393,6 +396,8 @@ class _Scanner:
             self.add(node, f"uses {name}")
         elif name == "get_ipython":
             self.add(node, "calls get_ipython()" if called else "uses get_ipython")
+        elif name in HISTORY_NAMES:
+            self.add(node, f"uses {name}, IPython's input history, from which the hidden tests rerun answers")
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             self._check_rebinding(node, name, node.lineno)
         elif name in self.origin and self.origin[name][1] and not (
@@ -495,6 +500,7 @@ _TEXT_RULES = [
                 r"|events\s*\.\s*register|__class__|__globals__|__code__|__dict__|__subclasses__|__closure__"
                 r"|__defaults__|__setattr__|__getattribute__|f_globals|f_locals|f_back)\b"), "uses {}"),
     (re.compile(r"\b((?:gc|inspect|pickle|marshal)\s*\.\s*\w+)"), "uses {}"),
+    (re.compile(r"(?<![\w.])(" + "|".join(sorted(HISTORY_NAMES)) + r")\s*[\[.]"), "uses {}, IPython's input history"),
     (re.compile(r"(cs231n_lib\s*\.\s*checks|from\s+cs231n_lib\s+import\s+checks)"), "uses {}"),
     (re.compile(r"^\s*def\s+(check_\w+)|^\s*(check_\w+)\s*=(?!=)"), "rebinds {}"),
     (re.compile(r"\b(" + "|".join(sorted(FAST_NAMES | HELPER_NAMES)) + r")\b"), "uses {} (a shipped alternative)"),

@@ -13,7 +13,14 @@ import cs231n_lib.layers as layers
 import cs231n_lib.optim as optim
 import cs231n_lib.solver as solver
 from cs231n_lib.checks.conv import check_conv_forward
-from cs231n_lib.checks.independence import SHIPPED, shipped_alternatives_disabled
+from cs231n_lib.checks.independence import (
+    SHIPPED,
+    SPATIAL_TOOLS,
+    STUDENT_MODULES,
+    shipped_alternatives_disabled,
+)
+from cs231n_lib.checks.spatial import check_output_size
+from cs231n_lib.shapes import conv_output_size
 
 MESSAGE = "this exercise must not call conv_forward_fast: write it yourself"
 PARAM = {"stride": 1, "pad": 1}
@@ -85,7 +92,12 @@ def test_originals_are_restored_after_an_exception():
     with pytest.raises(ZeroDivisionError):
         with shipped_alternatives_disabled(*SHIPPED):
             1 / 0
-    assert bindings() == ORIGINALS
+    after = bindings()
+    for name, original in ORIGINALS.items():
+        if SHIPPED[name] in STUDENT_MODULES:  # reloaded on exit: a fresh function of the same source
+            assert after[name].__qualname__ == name and after[name].__module__ == SHIPPED[name]
+        else:
+            assert after[name] is original, name
     assert layer_utils.conv_forward_fast is ORIGINALS["conv_forward_fast"]
     assert optim.UPDATE_RULES["sgd"] is ORIGINALS["sgd"]
     out, _ = layers.conv_forward_naive(*case(), PARAM)
@@ -96,3 +108,55 @@ def test_an_unknown_name_is_a_value_error_naming_it():
     with pytest.raises(ValueError, match="conv_forward_fastest"):
         with shipped_alternatives_disabled("conv_forward_fastest"):
             pass
+
+
+def test_a_function_in_a_student_module_is_stubbed_after_the_reload_too():
+    with shipped_alternatives_disabled("softmax_loss"):
+        with pytest.raises(AssertionError, match="must not call softmax_loss"):
+            importlib.import_module("cs231n_lib.layers").softmax_loss(np.zeros((1, 3)), np.array([0]))
+    loss, _ = layers.softmax_loss(np.zeros((1, 3)), np.array([0]))
+    assert loss == pytest.approx(np.log(3))
+
+
+def notebook(*cells):
+    """A notebook's globals after running ``cells`` in order, with IPython's In history."""
+    namespace = {"conv_output_size": conv_output_size, "In": [""]}
+    for source in cells:
+        namespace["In"].append(source)
+        exec(source, namespace)
+    return namespace
+
+
+CHECK_CELL = "check_output_size(alexnet_size, 227, 11, stride=4, pad=0)"
+
+
+def rerun_alexnet(namespace):
+    namespace["In"].append(CHECK_CELL)  # the check cell is the one running
+    with shipped_alternatives_disabled(*SPATIAL_TOOLS, namespace=namespace) as answers:
+        check_output_size(answers.rerun("alexnet_size"), 227, 11, stride=4, pad=0)
+
+
+def test_rerun_works_a_value_typed_by_hand_out_again_and_leaves_the_notebook_alone():
+    namespace = notebook("alexnet_size = None", "alexnet_size = (227 - 11) / 4 + 1\nother = [1]")
+    other = namespace["other"]
+    rerun_alexnet(namespace)
+    assert namespace["other"] is other and namespace["alexnet_size"] == 55
+    assert namespace["conv_output_size"] is conv_output_size
+
+
+def test_rerun_fails_a_value_that_a_shipped_tool_computed():
+    namespace = notebook("alexnet_size = conv_output_size(227, 11, stride=4)")
+    with pytest.raises(AssertionError, match="must not call conv_output_size"):
+        rerun_alexnet(namespace)
+    aliased = notebook("from cs231n_lib import shapes as s\nsize = s.conv_output_size\n"
+                       "alexnet_size, unused = size(227, 11, 4), 0")
+    with pytest.raises(AssertionError, match="must not call conv_output_size"):
+        rerun_alexnet(aliased)
+
+
+def test_rerun_takes_the_last_cell_that_assigns_the_name_and_says_when_there_is_none():
+    namespace = notebook("alexnet_size = conv_output_size(227, 11, stride=4)", "alexnet_size = 55")
+    rerun_alexnet(namespace)  # the later, honest cell is the answer
+    with pytest.raises(AssertionError, match="no cell run before this check sets stem_size"):
+        with shipped_alternatives_disabled(*SPATIAL_TOOLS, namespace=namespace) as answers:
+            answers.rerun("stem_size")

@@ -90,6 +90,9 @@ ATTACKS = [
     ("ip = get_ipython()\nip.events.register('pre_run_cell', f)", "uses the IPython hook ip.events"),
     ("get_ipython().input_transformers_post.append(f)", "uses the IPython hook get_ipython().input_transformers_post"),
     ("get_ipython().set_custom_exc((AssertionError,), handler)", "uses the IPython hook get_ipython().set_custom_exc"),
+    ("In.append('alexnet_size = 55')", "uses In, IPython's input history"),
+    ("del _ih[1:]", "uses _ih, IPython's input history"),
+    ("get_ipython().history_manager.reset()", "uses the IPython hook get_ipython().history_manager"),
     ("%load_ext my_extension", "runs the magic %load_ext"),
     ("!cp my_checks.py cs231n_lib/checks/dropout.py", "runs a shell command (!cp my_checks.py"),
     ("%time np.allclose = print", "assigns np.allclose"),
@@ -153,6 +156,7 @@ def test_a_cell_that_does_not_parse_is_still_searched_as_text(tmp_path):
     ("import base64, os\nbad syntax", "imports base64"),
     ("from cs231n_lib.fast_layers import conv_forward_fast\n(", "imports cs231n_lib.fast_layers"),
     ("def check_conventions(*a):\n  pass\n)", "rebinds check_conventions"),
+    ("In.append('p_library = 0.2') +", "uses In, IPython's input history"),
 ])
 def test_the_text_search_finds_the_same_kinds_of_thing(tmp_path, source, reason):
     assert_one_flag(flags_for(tmp_path, source), "06_dropout:06-conventions-answer", reason)
