@@ -7,6 +7,8 @@ implemented yet. The literals inside the checks are recomputed here from
 the formulas, by hand, independently of cs231n_lib.shapes.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -125,23 +127,58 @@ def test_the_check_module_holds_no_answer():
         assert text not in source
 
 
-def test_the_grouped_cases_follow_from_the_formula():
-    for (F, k, C, g), expected in cs.GROUPED_CASES:
-        assert g * (F // g) * (k * k * (C // g) + 1) == expected
+GROUPED_QUESTIONS = ((256, 5, 96, 2), (384, 3, 384, 2), (256, 3, 384, 2), (64, 3, 32, 1), (8, 3, 8, 4))
+GROUPED_COUNTS = (307_456, 663_936, 442_624, 18_496, 152)
 
 
-def test_the_grouped_slips_are_what_each_slip_returns():
-    for ((F, k, C, g), expected), slips in zip(cs.GROUPED_CASES, cs.GROUPED_SLIPS):
-        values = {}
-        for name, value in (("ungrouped", F * (k * k * C + 1)),
-                            ("one group", (F // g) * (k * k * C // g + 1)),
-                            ("no biases", F * (k * k * C // g)),
-                            ("not shared", g * F * (k * k * C // g + 1)),
-                            ("bias per group", g * ((F // g) * k * k * (C // g) + 1))):
-            if value != expected:
-                values.setdefault(value, name)
-        assert slips == values
-        assert set(slips.values()) <= set(cs.GROUPED_HINTS)
+def grouped_by_hand(F, k, C, g):
+    """g groups of F/g filters, each k x k x C/g with one bias."""
+    return g * (F // g) * (k * k * (C // g) + 1)
+
+
+def grouped_slips_by_hand(F, k, C, g):
+    """What each common slip returns, by its name in GROUPED_HINTS."""
+    return (("ungrouped", F * (k * k * C + 1)),
+            ("one group", (F // g) * (k * k * C // g + 1)),
+            ("no biases", F * (k * k * C // g)),
+            ("not shared", g * F * (k * k * C // g + 1)),
+            ("bias per group", g * ((F // g) * k * k * (C // g) + 1)))
+
+
+def test_the_grouped_counts_follow_from_the_formula():
+    assert tuple(grouped_by_hand(*case) for case in GROUPED_QUESTIONS) == GROUPED_COUNTS
+    for case, count in zip(GROUPED_QUESTIONS, GROUPED_COUNTS):
+        assert grouped_right(*case) == count  # with the library's Conv descriptor too
+
+
+def test_the_grouped_hashes_are_the_counts():
+    assert tuple(case for case, _, _ in cs.GROUPED_CASES) == GROUPED_QUESTIONS
+    for (case, answer, _), count in zip(cs.GROUPED_CASES, GROUPED_COUNTS):
+        assert answer == answer_digest(count, tag=cs._grouped_tag(case))
+
+
+def test_the_grouped_slip_hashes_are_what_each_slip_returns():
+    for case, answer, slips in cs.GROUPED_CASES:
+        expected, count = [], grouped_by_hand(*case)
+        for name, value in grouped_slips_by_hand(*case):
+            entry = (answer_digest(value, tag=cs._grouped_tag(case)), name)
+            if value != count and entry[0] not in {d for d, _ in expected}:
+                expected.append(entry)
+        assert tuple(slips) == tuple(expected)
+        assert {name for _, name in slips} <= set(cs.GROUPED_HINTS)
+
+
+def test_the_check_module_holds_no_grouped_count():
+    import inspect
+
+    source = inspect.getsource(cs)
+    for count in GROUPED_COUNTS + (34_944,):
+        assert f"{count:,}" not in source and f"{count:_}" not in source
+        assert not re.search(rf"(?<![\w.]){count}(?![\w.])", source), count
+    for case in GROUPED_QUESTIONS:  # nor what the slips return (the large ones: small numbers occur anyway)
+        for _, value in grouped_slips_by_hand(*case):
+            if value >= 1000:
+                assert f"{value:_}" not in source and f"{value:,}" not in source and str(value) not in source
 
 
 # ---------------------------------------------------------------- VGG-16 as a list
@@ -370,8 +407,24 @@ def grouped_off_by_one(num_filters, size, in_depth, groups):
 
 def test_grouped_check_passes_a_right_count(capsys):
     cs.check_grouped_conv_params(grouped_right)
+    cs.check_grouped_conv_params(lambda *case: float(grouped_by_hand(*case)))  # a float count is fine
+    cs.check_grouped_conv_params(lambda *case: np.int64(grouped_by_hand(*case)))
     out = capsys.readouterr().out
-    assert out.startswith("OK:") and "307,456" in out
+    assert out.count("OK:") == 3
+    assert "conv5 as two groups: 307,456, 663,936, 442,624 parameters\n" in out
+
+
+def test_grouped_check_success_quotes_the_students_own_counts(capsys):
+    returned = []
+
+    def counting(*case):
+        returned.append(grouped_by_hand(*case))
+        return returned[-1]
+
+    cs.check_grouped_conv_params(counting)
+    out = capsys.readouterr().out
+    assert all(f"{count:,}" in out for count in returned[:3])
+    assert f"{returned[3]:,}" not in out and f"{returned[4]:,}" not in out
 
 
 def test_grouped_check_says_when_not_implemented():
@@ -392,5 +445,12 @@ def test_grouped_check_says_when_not_implemented():
     (lambda *args: None, "a number of parameters"),
 ])
 def test_grouped_check_names_the_mistake(mistake, diagnosis):
-    with pytest.raises(AssertionError, match=diagnosis):
+    with pytest.raises(AssertionError, match=diagnosis) as info:
         cs.check_grouped_conv_params(mistake)
+    message = str(info.value)
+    assert not any(f"{count:,}" in message or str(count) in message for count in GROUPED_COUNTS[:3] + (152,))
+
+
+def test_grouped_check_wants_a_whole_count():
+    with pytest.raises(AssertionError, match="a group is an ordinary conv"):
+        cs.check_grouped_conv_params(lambda *case: grouped_by_hand(*case) + 0.25)

@@ -6,14 +6,17 @@ image are stored as salted hashes (``answer_digest`` in ``common``), and so are
 the values the common slips give, which is how a slip is named. The part of a
 success message that quotes the totals is stored locked with the right answer,
 so only a right answer can print it. AlexNet's grouped layers are fixed inputs
-with literal expected counts. tests/test_checks_case_studies.py keeps the
-reference implementation and proves every literal and hash.
+whose parameter counts, and the counts the common slips give, are salted hashes
+too; that check's success message quotes the counts the student's function
+returned. tests/test_checks_case_studies.py keeps the reference
+implementation and proves every literal and hash.
 """
 
 import math
 import numbers
 
 from cs231n_lib.checks.common import (
+    CELL_ABOVE,
     SLIDE_MATCH,
     answer_digest,
     call_student,
@@ -85,7 +88,7 @@ def _unlock(value, digits, tag, locked):
 
 def check_vgg16_stack(vgg16_layers):
     """vgg16_layers() returns VGG-16 as a list whose parameter and activation totals are VGG-16's."""
-    layers = call_student(vgg16_layers, name="vgg16_layers", where="the cell above")
+    layers = call_student(vgg16_layers, name="vgg16_layers", where=CELL_ABOVE)
     what = "vgg16_layers()"
     if not isinstance(layers, (list, tuple)):
         fail(what, "a list of Conv / Pool / FC descriptors", type(layers).__name__,
@@ -243,26 +246,49 @@ def check_memory_mb(memory_mb):
 # ---------------------------------------------------------------- AlexNet's groups
 
 
+# (num_filters, size, in_depth, groups), the salted hash of its parameter count, and
+# ((salted hash of what a common slip returns on it, the slip), ...) where that differs from
+# the count. Each hash is answer_digest(count, tag=_grouped_tag(case)).
 GROUPED_CASES = (
-    # (num_filters, size, in_depth, groups) -> parameters
-    ((256, 5, 96, 2), 307_456),   # AlexNet conv2
-    ((384, 3, 384, 2), 663_936),  # AlexNet conv4
-    ((256, 3, 384, 2), 442_624),  # AlexNet conv5
-    ((64, 3, 32, 1), 18_496),     # groups=1: an ordinary convolution
-    ((8, 3, 8, 4), 152),          # four groups of 2 filters on 2 channels each
+    ((256, 5, 96, 2), "6a9a943c26ef15ee", (   # AlexNet conv2
+        ("986036fde5aeccc0", "ungrouped"),
+        ("f6af18fdf89da320", "one group"),
+        ("d766059b0ec21310", "no biases"),
+        ("628d01142b011f9f", "not shared"),
+        ("d36505d696bd990e", "bias per group"),
+    )),
+    ((384, 3, 384, 2), "64ae2580e25cab8d", (  # AlexNet conv4
+        ("87ff2e5f0ced6dc8", "ungrouped"),
+        ("054dc74da3d76bc5", "one group"),
+        ("37a25a903da0e1bf", "no biases"),
+        ("76242065794f1cc5", "not shared"),
+        ("be54b4be7c991995", "bias per group"),
+    )),
+    ((256, 3, 384, 2), "12b0b866e86ff999", (  # AlexNet conv5
+        ("d0b823f47d8a3288", "ungrouped"),
+        ("3d3d7a30188d1399", "one group"),
+        ("1fdd7487951852ea", "no biases"),
+        ("542b5579fbc73e70", "not shared"),
+        ("eb80bd018e1427b6", "bias per group"),
+    )),
+    ((64, 3, 32, 1), "9a324235e0d498f1", (    # groups=1: an ordinary convolution
+        ("3406dd41f4417e67", "no biases"),
+        ("d6267dd1f8022bea", "bias per group"),
+    )),
+    ((8, 3, 8, 4), "c6acfe7337e20198", (      # four groups of 2 filters on 2 channels each
+        ("e5bde13125ac9545", "ungrouped"),
+        ("fb3f0402a6455b16", "one group"),
+        ("236aeba8e95a65f2", "no biases"),
+        ("b2b2673c0f04adbb", "not shared"),
+        ("c9396e279b025bcb", "bias per group"),
+    )),
 )
 
-# What the common slips return on GROUPED_CASES (the same order), when that differs from the answer.
-GROUPED_SLIPS = (
-    {614_656: "ungrouped", 153_728: "one group", 307_200: "no biases", 614_912: "not shared",
-     307_202: "bias per group"},
-    {1_327_488: "ungrouped", 331_968: "one group", 663_552: "no biases", 1_327_872: "not shared",
-     663_554: "bias per group"},
-    {884_992: "ungrouped", 221_312: "one group", 442_368: "no biases", 885_248: "not shared",
-     442_370: "bias per group"},
-    {18_432: "no biases", 18_433: "bias per group"},
-    {584: "ungrouped", 38: "one group", 144: "no biases", 608: "not shared", 148: "bias per group"},
-)
+
+def _grouped_tag(case):
+    """The salt of a grouped case's hashes: a count hashes differently for every case."""
+    return "grouped:" + ",".join(str(number) for number in case)
+
 
 GROUPED_HINTS = {
     "ungrouped": "that is the ungrouped count: with groups, each filter sees only in_depth / groups "
@@ -278,20 +304,24 @@ GROUPED_HINTS = {
 
 def check_grouped_conv_params(grouped_conv_params):
     """grouped_conv_params(num_filters, size, in_depth, groups) counts a grouped conv's weights and biases."""
-    for ((F, k, C, g), expected), slips in zip(GROUPED_CASES, GROUPED_SLIPS):
+    counts = []
+    for (F, k, C, g), answer, slips in GROUPED_CASES:
         got = call_student(grouped_conv_params, F, k, C, g, name="grouped_conv_params",
-                           where="the cell above")
+                           where=CELL_ABOVE)
         what = f"grouped_conv_params({F}, {k}, {C}, {g})"
         if isinstance(got, bool) or not isinstance(got, numbers.Real):
             fail(what, "a number of parameters", f"{type(got).__name__} {got!r}",
                  "return the count as an int, e.g. the .params of a Conv descriptor times groups")
-        if got == expected:
+        tag = _grouped_tag((F, k, C, g))
+        whole = math.isfinite(got) and float(got).is_integer()
+        if whole and matches_digest(got, answer, tag=tag):
+            counts.append(got)
             continue
-        shown = f"{got:,}"
         wanted = f"the weights and biases of {g} group{'s' if g > 1 else ''}"
-        slip = slips.get(got) if float(got).is_integer() else None
-        fail(what, wanted, shown, GROUPED_HINTS[slip] if slip else
+        slip = next((name for digest, name in slips if matches_digest(got, digest, tag=tag)), None) if whole else None
+        fail(what, wanted, f"{got:,}", GROUPED_HINTS[slip] if slip else
              "a group is an ordinary convolution with num_filters / groups filters on in_depth / groups "
              "channels, and there are `groups` of them")
+    # The student's own counts: only a function that got every case right reaches this line.
     passed("grouped_conv_params counts AlexNet's conv2, conv4 and conv5 as two groups: "
-           f"{', '.join(f'{expected:,}' for _, expected in GROUPED_CASES[:3])} parameters")
+           f"{', '.join(f'{int(count):,}' for count in counts[:3])} parameters")
