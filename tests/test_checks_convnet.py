@@ -117,7 +117,15 @@ def test_the_shipped_check_holds_no_initial_loss_value():
     source = inspect.getsource(module)
     for C in INITIAL_LOSSES:
         assert f"{math.log(C):.4f}"[:5] not in source
-    assert "math.log(" not in source and "np.log(" not in source
+        assert f"{math.log(C):.2f}" not in source  # e.g. 2.30, also in a message
+    assert "math.log(" not in source and "np.log(" not in source and "log(10)" not in source
+
+
+def test_initial_loss_success_prints_the_students_own_values(capsys):
+    """Within the hash's precision, the message repeats what the student computed, never a stored value."""
+    check_expected_initial_loss(lambda C: np.float32(np.log(C)))
+    assert capsys.readouterr().out == ("OK: expected_initial_loss(10) = 2.3026: an untrained 10-class "
+                                       "network should start near a loss of 2.30\n")
 
 
 def test_initial_loss_hard_coded_for_10_classes_is_named():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from cs231n_lib.checks import dropout as dropout_checks
-from cs231n_lib.checks.common import NOT_IMPLEMENTED
+from cs231n_lib.checks.common import NOT_IMPLEMENTED, ROUNDING
 from cs231n_lib.checks.dropout import check_conventions, check_dropout_backward, check_dropout_forward
 from cs231n_lib.layers import dropout_backward, dropout_forward
 
@@ -240,7 +240,7 @@ def test_library_dropout_passes(capsys):
     check_dropout_forward(dropout_forward)
     check_dropout_forward(dropout_forward, p=0.6)
     check_dropout_backward(dropout_forward, dropout_backward)
-    check_dropout_backward(dropout_forward, dropout_backward, p=0.6)
+    check_dropout_backward(dropout_forward, dropout_backward, p=0.5)
     check_conventions(0.2, 1.25, 100)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 5 and all(line.startswith("OK: ") for line in lines)
@@ -314,12 +314,117 @@ BACKWARD_MISTAKES = [
 ]
 
 
+@pytest.mark.parametrize("p", [0.3, 0.5])
 @pytest.mark.parametrize("forward, backward, diagnosis", BACKWARD_MISTAKES,
                          ids=[f"{f.__name__}-{b.__name__}" for f, b, _ in BACKWARD_MISTAKES])
-def test_backward_mistake_is_named(forward, backward, diagnosis):
+def test_backward_mistake_is_named(forward, backward, diagnosis, p):
     with pytest.raises(AssertionError) as error:
-        check_dropout_backward(forward, backward)
+        check_dropout_backward(forward, backward, p=p)
     assert diagnosis in str(error.value)
+    assert "expected" in str(error.value) and "Hint:" in str(error.value)
+
+
+def test_backward_check_names_its_worked_cases_for_an_unknown_p():
+    for p in [0.6, 0.0, 1.0, 0.25]:
+        with pytest.raises(ValueError, match="worked cases for p = 0.3 and 0.5"):
+            check_dropout_backward(dropout_forward, dropout_backward, p=p)
+
+
+def test_backward_mistakes_on_the_worked_case_are_named_there():
+    """The mistakes with a literal output are named on the worked case itself, not later."""
+    for backward, word in [(no_mask_backward, "not applied"), (forgot_dout_backward, "forgotten"),
+                           (unscaled_backward, "without the 1 / (1 - p)"),
+                           (scales_twice_backward, "twice"), (divides_by_mask_backward, "division"),
+                           (new_mask_backward, "new mask")]:
+        for p in dropout_checks.BACKWARD_CASES:
+            message = _failure(check_dropout_backward, dropout_forward, backward, p)
+            assert message.startswith(f"dropout_backward on the worked case with p = {p}:"), message
+            assert word in message, message
+
+
+# ---------------------------------------------------------------------------
+# The backward check's worked cases, proven from the reference backward and each mistake's formula
+# ---------------------------------------------------------------------------
+
+
+def reference_backward(dout, mask):
+    """The instructor's backward: the chain rule through out = x * mask is dx = dout * mask."""
+    return dout * mask
+
+
+# Each named mistake's formula (instructor side), applied to the worked case's inputs.
+MISTAKE_FORMULAS = {
+    "mask_not_applied": lambda dout, mask, p: dout,
+    "dout_forgotten": lambda dout, mask, p: mask,
+    "no_scale": lambda dout, mask, p: dout * (mask != 0),
+    "scaled_twice": lambda dout, mask, p: dout * mask / (1 - p),
+}
+
+
+@pytest.mark.parametrize("p", [0.3, 0.5])
+def test_worked_case_inputs_are_what_forward_caches(p):
+    case = dropout_checks.BACKWARD_CASES[p]
+    dout, mask = np.array(case["dout"]), np.array(case["mask"])
+    assert dout.shape == mask.shape and dout.dtype == mask.dtype == np.float64
+    assert np.all(dout != 0)  # so a zero of dx shows a dropped unit
+    keep = mask != 0
+    assert 0 < keep.sum() < keep.size
+    np.testing.assert_allclose(mask, keep / (1 - p), rtol=1e-11, atol=0)
+
+
+@pytest.mark.parametrize("p", [0.3, 0.5])
+def test_worked_case_dx_is_the_reference_backward(p):
+    case = dropout_checks.BACKWARD_CASES[p]
+    dout, mask = np.array(case["dout"]), np.array(case["mask"])
+    np.testing.assert_allclose(case["dx"], reference_backward(dout, mask), rtol=1e-11, atol=0)
+    # The float32 case: the same inputs cast, within the check's tolerance of the same literal.
+    dx32 = reference_backward(dout.astype(np.float32), mask.astype(np.float32))
+    assert dx32.dtype == np.float32
+    np.testing.assert_allclose(dx32, case["dx"], rtol=ROUNDING, atol=0)
+
+
+@pytest.mark.parametrize("p", [0.3, 0.5])
+def test_worked_case_mistakes_are_each_mistakes_output(p):
+    case = dropout_checks.BACKWARD_CASES[p]
+    dout, mask = np.array(case["dout"]), np.array(case["mask"])
+    assert set(case["mistakes"]) == set(MISTAKE_FORMULAS) == set(dropout_checks.BACKWARD_MISTAKES)
+    outputs = {}
+    for name, formula in MISTAKE_FORMULAS.items():
+        outputs[name] = formula(dout, mask, p)
+        np.testing.assert_allclose(case["mistakes"][name], outputs[name], rtol=1e-11, atol=0)
+        # ... also in float32, within the check's tolerance
+        got32 = formula(dout.astype(np.float32), mask.astype(np.float32), p)
+        np.testing.assert_allclose(got32, case["mistakes"][name], rtol=ROUNDING, atol=0)
+    # Every mistake is told apart from the right dx and from the others at the check's tolerance.
+    arrays = [reference_backward(dout, mask)] + list(outputs.values())
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1:]:
+            assert not np.allclose(a, b, rtol=100 * ROUNDING, atol=0)
+
+
+def test_worked_case_new_mask_differs_from_the_cached_one():
+    """new_mask_backward draws from the check's generator (seed 12): its zeros fall elsewhere."""
+    for p, case in dropout_checks.BACKWARD_CASES.items():
+        keep = np.random.default_rng(12).random(np.shape(case["dout"])) >= p
+        assert np.any(keep != (np.array(case["mask"]) != 0))
+
+
+def test_backward_failure_messages_never_show_the_worked_dx():
+    for p, case in dropout_checks.BACKWARD_CASES.items():
+        shown = {f"{v:.3f}"[:-1] for v in np.ravel(case["dx"]) if v != 0 and abs(v) not in (1.0, 2.0)}
+        for forward, backward, _ in BACKWARD_MISTAKES:
+            with np.errstate(all="ignore"):
+                message = _failure(check_dropout_backward, forward, backward, p)
+            for text in shown:
+                assert text not in message, (text, message)
+
+
+def test_backward_consistency_check_computes_no_gradient_of_its_own():
+    """The check after the student's forward compares sums and zeros, never dout times a mask."""
+    source = inspect.getsource(dropout_checks._check_transpose_of_forward)
+    assert "dout * out" in source and "dx * x" in source
+    for text in ["dout * mask", "dout * cache_mask", "* cache_mask", "out / x"]:
+        assert text not in source
 
 
 CONVENTION_MISTAKES = [
@@ -410,7 +515,8 @@ def test_module_holds_no_answer_and_no_solution_line():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             assert not any(np.isclose(value, answer) for answer in ANSWERS.values()), name
     for line in ["dx = dout * mask", "out = x * mask", "rng.random(x.shape) >= p",
-                 "keep / (1 - p)", "500 * p", "1 / 0.8 = 1.25"]:
+                 "keep / (1 - p)", "500 * p", "1 / 0.8 = 1.25", "dout * mask", "x * mask",
+                 "mask / (1 - p)", ">= p)"]:
         assert line not in source.replace("\n", " "), line
 
 

@@ -1,14 +1,20 @@
 """Checks for notebook 06: inverted dropout and the two conventions for p.
 
-Dropout is random, so no output can be compared with a fixed expected array
-(two correct implementations may draw their masks differently). The forward
-check works on a large seeded input with no zeros and measures what any
-correct mask must give: the fraction of units dropped is close to p, every
-kept unit is exactly x / (1 - p), the mean is preserved, the cache's mask
-reproduces the output, the same seed (or generator) gives the same mask, and
-test mode is the identity. The backward check feeds a mask built here, so the
-expected gradient dout * mask is known exactly, then checks that backward
-agrees with the student's own forward pass.
+Dropout is random, so no output of forward can be compared with a fixed
+expected array (two correct implementations may draw their masks
+differently). The forward check works on a large seeded input with no zeros
+and measures what any correct mask must give: the fraction of units dropped
+is close to p, every kept unit is exactly x / (1 - p), the mean is
+preserved, the cached mask is out / x, the same seed (or generator) gives the
+same mask, and test mode is the identity.
+
+Backward draws nothing, so its check uses worked cases: a fixed dout and a
+fixed cached mask for p = 0.3 and p = 0.5 (in float64, and cast to float32),
+with the literal dx a correct backward returns and the literal dx of each
+named mistake on the same inputs (BACKWARD_CASES, proven in
+tests/test_checks_dropout.py). It then runs backward after the student's own
+forward and checks that backward is the transpose of forward: zeros exactly
+where out is 0, and sum(dx * x) = sum(dout * out).
 
 Both checks first make sure the student's functions leave their inputs alone
 (x in forward; dout and the cache's mask in backward): each is copied before
@@ -33,6 +39,7 @@ import numbers
 import numpy as np
 
 from cs231n_lib.checks.common import (
+    LAYERS_FILE,
     DROPPED_FRACTION,
     ROUNDING,
     call_student,
@@ -43,7 +50,7 @@ from cs231n_lib.checks.common import (
     require_shape,
 )
 
-WHERE = "cs231n_lib/layers.py"
+WHERE = LAYERS_FILE
 
 # The conventions exercise: the lecture's code keeps a unit with probability 0.8, in a layer
 # of 500 hidden units (the question's data, not its answers).
@@ -195,15 +202,18 @@ def _check_mean(out, x, p):
 
 
 def _check_cache_mask(out, x, mask, p):
-    if close_elementwise(x * mask, out, ROUNDING):
+    """The cached mask must be the array that turned x into out: out / x, unit by unit (x has no zeros)."""
+    made = out / x
+    if close_elementwise(mask, made, ROUNDING):
         return
-    what = "x * mask, with the mask from dropout_forward's cache"
-    if close_elementwise(x * mask / (1 - p), out, ROUNDING):
-        fail(what, "equal to out", "out * (1 - p): the mask in the cache has 0s and 1s",
+    what = "the mask in dropout_forward's cache"
+    expected = "out / x, unit by unit (the array that multiplied x)"
+    if close_elementwise(mask, made * (1 - p), ROUNDING):
+        fail(what, expected, "out / x times (1 - p): the mask in the cache has 0s and 1s",
              "store the scaled mask (the zeros and the 1 / (1 - p) together), the very array "
              "that multiplies x: backward reuses the cached mask as its local derivative and "
              "would otherwise miss the scale.")
-    fail(what, "equal to out", "something else",
+    fail(what, expected, "something else",
          "the cache must hold the very mask that made out, so that backward can reuse it.")
 
 
@@ -260,7 +270,7 @@ def _check_test_mode(dropout_forward, x, p):
     if np.array_equal(out, x):
         return
     what = f"dropout_forward in test mode with p = {p}"
-    if close_elementwise(out, x * (1 - p), ROUNDING):
+    if close_elementwise(out / x, np.full(x.shape, 1 - p), ROUNDING):
         fail(what, "out equal to x", "x * (1 - p)", TEST_TIME_HINT)
     if np.any(out == 0):
         fail(what, "out equal to x", f"{int(np.sum(out == 0))} units set to 0",
@@ -300,9 +310,82 @@ def check_dropout_forward(dropout_forward, p=0.3):
 # Backward
 # ---------------------------------------------------------------------------
 
-CHAIN_RULE = ("Forward multiplies each unit by its mask entry, so the local derivative of out "
-              "with respect to x is that entry: the chain rule multiplies the upstream gradient "
-              "dout by it, unit by unit, with the mask taken from the cache")
+CHAIN_RULE = ("Forward multiplied each unit of x by its entry of the cached mask, so that entry is "
+              "the local derivative of the unit's output with respect to its input; the chain rule "
+              "combines it with the upstream gradient of the same unit")
+
+# Worked cases of the backward check, one per p: a fixed upstream gradient dout and a fixed cached
+# mask (what forward caches: 0 for a dropped unit, 1 / (1 - p) for a kept one), the dx a correct
+# backward returns on them, and the dx each named mistake returns on the same inputs. All literals,
+# proven in tests/test_checks_dropout.py; the float32 case is the same inputs cast to float32.
+_DOUT_P30 = ((0.8, -1.2, 0.5, 2.0),
+             (-0.3, 1.1, -0.7, 0.4),
+             (1.5, -0.9, 0.6, -2.2))
+_MASK_P30 = ((1.42857142857, 0.0, 1.42857142857, 1.42857142857),
+             (1.42857142857, 1.42857142857, 0.0, 1.42857142857),
+             (0.0, 1.42857142857, 1.42857142857, 0.0))
+_DOUT_P50 = ((0.7, -1.4, 0.3, 1.9, -0.6),
+             (-1.1, 0.5, 2.3, -0.8, 1.2))
+_MASK_P50 = ((2.0, 0.0, 0.0, 2.0, 2.0),
+             (0.0, 2.0, 2.0, 0.0, 0.0))
+
+BACKWARD_CASES = {
+    0.3: {
+        "dout": _DOUT_P30,
+        "mask": _MASK_P30,
+        "dx": ((1.14285714286, 0.0, 0.714285714286, 2.85714285714),
+               (-0.428571428571, 1.57142857143, 0.0, 0.571428571429),
+               (0.0, -1.28571428571, 0.857142857143, 0.0)),
+        "mistakes": {
+            "mask_not_applied": _DOUT_P30,
+            "dout_forgotten": _MASK_P30,
+            "no_scale": ((0.8, 0.0, 0.5, 2.0),
+                         (-0.3, 1.1, 0.0, 0.4),
+                         (0.0, -0.9, 0.6, 0.0)),
+            "scaled_twice": ((1.63265306122, 0.0, 1.02040816327, 4.08163265306),
+                             (-0.612244897959, 2.24489795918, 0.0, 0.816326530612),
+                             (0.0, -1.83673469388, 1.22448979592, 0.0)),
+        },
+    },
+    0.5: {
+        "dout": _DOUT_P50,
+        "mask": _MASK_P50,
+        "dx": ((1.4, 0.0, 0.0, 3.8, -1.2),
+               (0.0, 1.0, 4.6, 0.0, 0.0)),
+        "mistakes": {
+            "mask_not_applied": _DOUT_P50,
+            "dout_forgotten": _MASK_P50,
+            "no_scale": ((0.7, 0.0, 0.0, 1.9, -0.6),
+                         (0.0, 0.5, 2.3, 0.0, 0.0)),
+            "scaled_twice": ((2.8, 0.0, 0.0, 7.6, -2.4),
+                             (0.0, 2.0, 9.2, 0.0, 0.0)),
+        },
+    },
+}
+
+# What each named mistake's dx looks like (the 'got' of the message) and its hint, in the order tried.
+BACKWARD_MISTAKES = {
+    "mask_not_applied": (
+        "dout itself",
+        "looks like the mask is not applied in backward: the dropped units had no effect on the "
+        "loss, so their gradient is 0, and the kept ones were divided by 1 - p. " + CHAIN_RULE + "."),
+    "dout_forgotten": (
+        "the mask itself",
+        "looks like dout was forgotten: the mask is only the local derivative; the chain rule "
+        "combines it with the upstream gradient dout."),
+    "no_scale": (
+        "the right zeros without the 1 / (1 - p)",
+        "the kept units were divided by 1 - p in forward, so their gradient is too: the cached "
+        "mask already holds that scale."),
+    "scaled_twice": (
+        "the kept units' gradients divided by 1 - p once more",
+        "the scale is applied twice: the cached mask already holds the 1 / (1 - p) of inverted "
+        "dropout, so backward needs no further scaling. " + CHAIN_RULE + "."),
+}
+
+NEW_MASK_HINT = ("looks like a new mask is drawn in backward, so backward is not consistent with "
+                 "forward. Backward must reuse the mask forward used, from the cache, and draw "
+                 "nothing.")
 
 
 def _backward(dropout_backward, dout, cache):
@@ -326,97 +409,116 @@ def _backward(dropout_backward, dout, cache):
     return dx, moved
 
 
-def _diagnose_backward(dx, dout, mask, p, what, consistency=False):
-    """Compare dx with dout * mask; name the mistake when the output reveals it."""
-    require_shape(dx, dout.shape, what, "dx has the shape of dout: one gradient per unit.")
-    expected = dout * mask
-    if close_elementwise(dx, expected, ROUNDING):
+def _worked_case(dropout_backward, p, dtype):
+    """Run the student's backward on the worked case for p in dtype: (dx, the case, moved)."""
+    case = BACKWARD_CASES[p]
+    dout = np.array(case["dout"], dtype=dtype)
+    mask = np.array(case["mask"], dtype=dtype)
+    param = {"p": p, "mode": "train", "rng": np.random.default_rng(12)}
+    dx, moved = _backward(dropout_backward, dout, (param, mask))
+    return dx, case, moved
+
+
+def _diagnose_worked_case(dx, case, p, what):
+    """Compare dx with the worked case's literal dx; name a mistake from its literal output on the same inputs."""
+    shape = np.shape(case["dout"])
+    require_shape(dx, shape, what, "dx has the shape of dout: one gradient per unit.")
+    if close_elementwise(dx, case["dx"], ROUNDING):
         return
-    expected_text = "the upstream gradient dout times the cached mask, unit by unit"
-    kept = mask != 0
+    expected_text = (f"the worked case's gradient (p = {p}, a fixed dout and cached mask; work one "
+                     "entry out by hand with the chain rule)")
+    dropped = np.asarray(case["mask"]) == 0
     if not np.all(np.isfinite(dx)):
         fail(what, expected_text,
              f"{int(np.sum(~np.isfinite(dx)))} entries that are inf or nan, where units were dropped",
              "looks like a division by the mask: its dropped entries are 0. " + CHAIN_RULE + ".")
-    if close_elementwise(dx, dout, ROUNDING):
-        fail(what, expected_text, "dout itself",
-             "looks like the mask is not applied in backward: the dropped units had no effect "
-             "on the loss, so their gradient is 0, and the kept ones were divided by 1 - p. "
-             + CHAIN_RULE + ".")
-    if close_elementwise(dx, mask, ROUNDING):
-        fail(what, expected_text, "the mask itself",
-             "looks like dout was forgotten: the mask is only the local derivative; the chain "
-             "rule multiplies it by the upstream gradient dout.")
-    if close_elementwise(dx, dout * kept, ROUNDING):
-        fail(what, expected_text, "the right zeros without the 1 / (1 - p)",
-             "the kept units were divided by 1 - p in forward, so their gradient is too."
-             + (" If your backward multiplies dout by the cached mask, your forward stores the "
-                "mask without its scale: cache the scaled mask, the one that multiplied x."
-                if consistency else ""))
-    if np.all(dx[~kept] == 0) and close_elementwise(dx[kept], (dout * mask)[kept] / (1 - p), ROUNDING):
-        fail(what, expected_text, "the kept units' gradients divided by 1 - p once more",
-             "the scale is applied twice: the cached mask already holds the 1 / (1 - p) of "
-             "inverted dropout, so backward needs no further scaling. " + CHAIN_RULE + ".")
-    zeros_dx, zeros_mask = dx == 0, ~kept
-    mismatch = float(np.mean(zeros_dx != zeros_mask))
-    if zeros_dx.mean() > p / 2 and mismatch > 0.05:
-        fail(what, "zeros exactly where forward dropped units",
-             f"zeros at other places ({mismatch:.0%} of the units disagree)",
-             "looks like a new mask is drawn in backward, so backward is not consistent with "
-             "forward. Backward must reuse the mask forward used, from the cache, and draw "
-             "nothing.")
+    for name, (got, hint) in BACKWARD_MISTAKES.items():
+        if close_elementwise(dx, case["mistakes"][name], ROUNDING):
+            fail(what, expected_text, got, hint)
+    zeros = dx == 0
+    if np.any(zeros) and np.any(zeros != dropped):
+        fail(what, "zeros exactly where forward dropped units (the zeros of the cached mask)",
+             f"zeros at other places ({int(np.sum(zeros != dropped))} of {zeros.size} units disagree)",
+             NEW_MASK_HINT)
     fail(what, expected_text, "something else", CHAIN_RULE + ".")
 
 
-def check_dropout_backward(dropout_forward, dropout_backward, p=0.3):
-    """Check dropout_backward against dout * mask, with a known mask and with the student's forward."""
-    if not 0 < p < 1:
-        raise ValueError(f"check with 0 < p < 1, got p = {p}")
-    shape = (300, 400)
-    g = np.random.default_rng(11)
-    keep = g.random(shape) >= p
-    mask = np.where(keep, 1 / (1 - p), 0.0)  # the check's own input: 0s and 1 / (1 - p)s
-    dout = g.standard_normal(shape)
+def _check_transpose_of_forward(dropout_forward, dropout_backward, p):
+    """Backward after the student's own forward: zeros where out is 0, and sum(dx * x) = sum(dout * out).
 
-    # 1. A mask made here: the expected gradient is exactly dout * mask.
-    param = {"p": p, "mode": "train", "rng": np.random.default_rng(12)}
-    dx, moved = _backward(dropout_backward, dout, (param, mask))
-    _diagnose_backward(dx, dout, mask, p, "dropout_backward(dout, (dropout_param, mask)) with a known mask")
-    _check_global(moved, "dropout_backward")
+    Forward is linear in x for a fixed mask, so its backward is the transpose of that linear map:
+    for any x and dout, sum(dx * x) equals sum(dout * out). Both sides are positive here
+    (x and dout are positive), so their ratio is well defined. Returns whether numpy's global
+    generator moved.
+    """
+    shape = (300, 400)
+    x = _positive_input(shape, seed=13)
+    dout = _positive_input(shape, seed=16)
+    param = {"p": p, "mode": "train", "rng": np.random.default_rng(14)}
+    out, cache_mask, _ = _forward(dropout_forward, x, param)
+    dx, moved = _backward(dropout_backward, dout, (param, cache_mask))
+    what = "dropout_backward after your dropout_forward"
+    require_shape(dx, shape, what, "dx has the shape of dout: one gradient per unit.")
+    zeros_dx, zeros_out = dx == 0, out == 0
+    if not np.array_equal(zeros_dx, zeros_out):
+        fail(what, "zeros exactly where your forward dropped units (where out is 0)",
+             f"zeros at other places ({float(np.mean(zeros_dx != zeros_out)):.0%} of the units disagree)",
+             NEW_MASK_HINT)
+    ratio = float(np.sum(dx * x) / np.sum(dout * out))
+    if np.isclose(ratio, 1.0, rtol=ROUNDING, atol=0.0):
+        return moved
+    expected_text = "sum(dx * x) equal to sum(dout * out) (backward is the transpose of forward)"
+    if np.isclose(ratio, 1 - p, rtol=ROUNDING, atol=0.0):
+        fail(what, expected_text, f"sum(dx * x) / sum(dout * out) = {ratio:.4f}, which is 1 - p",
+             "your backward passes the worked cases, so your forward stores the mask without "
+             "its scale: cache the scaled mask, the very array that multiplied x, so that backward "
+             "sees the 1 / (1 - p) too.")
+    fail(what, expected_text, f"sum(dx * x) / sum(dout * out) = {ratio:.4f}",
+         "backward must use the very mask your forward cached. " + CHAIN_RULE + ".")
+
+
+def check_dropout_backward(dropout_forward, dropout_backward, p=0.3):
+    """Check dropout_backward on a worked case (float64 and float32) and against the student's forward.
+
+    p selects the worked case: one of the keys of BACKWARD_CASES.
+    """
+    if p not in BACKWARD_CASES:
+        raise ValueError(f"there are worked cases for p = {' and '.join(map(str, BACKWARD_CASES))}, "
+                         f"got p = {p}: call check_dropout_backward with one of these")
+    # 1. The worked case in float64: a fixed dout and cached mask, a literal expected dx.
+    dx, case, moved64 = _worked_case(dropout_backward, p, np.float64)
+    _diagnose_worked_case(dx, case, p, f"dropout_backward on the worked case with p = {p}")
 
     # 2. The same in float32: dx keeps dout's dtype.
-    dout32, mask32 = dout[:30, :40].astype(np.float32), mask[:30, :40].astype(np.float32)
-    param = {"p": p, "mode": "train", "rng": np.random.default_rng(15)}
-    dx32, _ = _backward(dropout_backward, dout32, (param, mask32))
-    require_shape(dx32, dout32.shape, "dropout_backward with a float32 dout and mask",
-                  "dx has the shape of dout: one gradient per unit.")
+    what32 = f"dropout_backward on the worked case with p = {p} in float32"
+    dx32, case, moved32 = _worked_case(dropout_backward, p, np.float32)
+    require_shape(dx32, np.shape(case["dout"]), what32, "dx has the shape of dout: one gradient per unit.")
     if dx32.dtype != np.float32:
         fail("dtype of dx for a float32 dout and mask", "float32", str(dx32.dtype),
              "keep the caller's dtype: an array made with np.zeros(shape) (float64 by default) "
              "or a float64 constant turns the result into float64. Compute dx from dout and "
              "the mask alone.")
-    _diagnose_backward(dx32, dout32, mask32, p, "dropout_backward with a float32 dout and mask")
+    _diagnose_worked_case(dx32, case, p, what32)
 
     # 3. Together with the student's forward: the mask is whatever forward chose.
-    x = _positive_input(shape, seed=13)
-    param = {"p": p, "mode": "train", "rng": np.random.default_rng(14)}
-    out, cache_mask, _ = _forward(dropout_forward, x, param)
-    result, moved = _backward(dropout_backward, dout, (param, cache_mask))
-    _diagnose_backward(result, dout, out / x, p,
-                       "dropout_backward after your dropout_forward (compared with dout * out / x)",
-                       consistency=True)
-    _check_global(moved, "dropout_backward")
+    moved = _check_transpose_of_forward(dropout_forward, dropout_backward, p)
 
     # 4. Test mode: nothing was dropped, so the gradient passes through.
+    x = _positive_input((30, 40), seed=17)
+    dout = _positive_input((30, 40), seed=18) - 1.0
     _, test_mask, _ = _forward(dropout_forward, x, {"p": p, "mode": "test"})
-    dx_test, _ = _backward(dropout_backward, dout, ({"p": p, "mode": "test"}, test_mask))
+    dx_test, moved_test = _backward(dropout_backward, dout, ({"p": p, "mode": "test"}, test_mask))
     require_shape(dx_test, dout.shape, "dropout_backward in test mode", "dx has the shape of dout.")
     if not close_elementwise(dx_test, dout, ROUNDING):
         fail("dropout_backward in test mode", "dx equal to dout", "something else",
              "in test mode forward is the identity (its mask is all ones), so the gradient "
              "passes through unchanged.")
-    passed("dropout_backward returns dout * mask with the mask its forward pass used, in train "
-           "and test mode, and draws nothing.")
+    # Last: a backward with the right values that still touched numpy's global generator.
+    _check_global(moved64 or moved32 or moved or moved_test, "dropout_backward")
+    passed(f"dropout_backward gives the worked case's gradient for p = {p} in float64 and float32, "
+           "is the transpose of your forward pass (zeros where it dropped units, "
+           "sum(dx * x) = sum(dout * out)), passes the gradient through in test mode, and draws "
+           "nothing.")
 
 
 # ---------------------------------------------------------------------------
