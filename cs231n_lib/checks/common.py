@@ -4,8 +4,13 @@ import numpy as np
 
 NOT_IMPLEMENTED = "is not implemented yet"
 
+# Where an exercise is, as the messages say it (the ``where`` of call_student and require_answered).
+LAYERS_FILE = "cs231n_lib/layers.py"
+OPTIM_FILE = "cs231n_lib/optim.py"
+CELL_ABOVE = "the cell above"
 
-def call_student(function, *args, name=None, where="the cell above", **kwargs):
+
+def call_student(function, *args, name=None, where=CELL_ABOVE, **kwargs):
     """function(*args, **kwargs), turning NotImplementedError into a message that says where to write code."""
     name = name or getattr(function, "__name__", "your function")
     try:
@@ -100,7 +105,7 @@ def passed(message):
     print(f"OK: {message}")
 
 
-def require_answered(value, name, where="the cell above"):
+def require_answered(value, name, where=CELL_ABOVE):
     """An answer cell sets its variable to None before its solution region: None means not done yet."""
     if value is None:
         raise AssertionError(

@@ -24,6 +24,7 @@ import re
 import numpy as np
 
 from cs231n_lib.checks.common import (
+    LAYERS_FILE,
     NUMERICAL_GRADIENT,
     SUMMED_FLOAT32,
     SUMMED_FLOAT64,
@@ -36,7 +37,7 @@ from cs231n_lib.checks.common import (
 )
 from cs231n_lib.gradient_check import eval_numerical_gradient_array
 
-WHERE = "cs231n_lib/layers.py"
+WHERE = LAYERS_FILE
 
 # The worked example of the notebook: a 1x1x4x4 input, one 2x2 filter, bias 1,
 # stride 1, no padding. Every entry of WORKED_OUT is worked out by hand there.
@@ -573,8 +574,9 @@ def check_conv_forward(conv_forward):
     """conv_forward(x, w, b, conv_param) -> (out, cache) must give the outputs written out below."""
     for case in forward_cases():
         _check_forward_case(conv_forward, case)
-    passed("conv_forward_naive matches the worked example and conv_forward_fast on 3 more cases "
-           "(padding, stride 2, non-square inputs and filters) and keeps float32")
+    passed(f"conv_forward_naive matches the worked example and {len(forward_cases()) - 1} more worked cases "
+           "(several images and filters, padding, stride 2 and 3, non-square inputs and filters, 1x1 "
+           "filters) and keeps float32")
 
 
 # ---------------------------------------------------------------------------
@@ -702,5 +704,6 @@ def check_conv_backward(conv_forward, conv_backward):
                  f"a relative error below {NUMERICAL_GRADIENT:g}", f"{error:.2e}",
                  "your gradients match the expected ones, so the numerical gradient of your "
                  "conv_forward_naive is off: run check_conv_forward and fix the forward pass first")
-    passed("dx, dw and db match conv_backward_fast on 3 cases (with and without overlapping "
-           f"windows) and a numerical gradient (relative errors below {NUMERICAL_GRADIENT:g})")
+    passed(f"dx, dw and db match {len(backward_cases())} worked cases (with and without overlapping "
+           "windows, non-square and 1x1 filters, stride 3, float32) and a numerical gradient "
+           f"(relative errors below {NUMERICAL_GRADIENT:g})")

@@ -21,11 +21,11 @@ epsilon's placement would change the result by far less than the tolerance.
 
 import numpy as np
 
-from cs231n_lib.checks.common import EXACT_FLOAT64, call_student, close, fail, passed
+from cs231n_lib.checks.common import EXACT_FLOAT64, OPTIM_FILE, call_student, close, fail, passed
 from cs231n_lib.data import load_digits
 from cs231n_lib.models import FullyConnectedNet
 
-WHERE = "cs231n_lib/optim.py"
+WHERE = OPTIM_FILE
 
 W0 = [1.0, -2.0, 0.5, 0.0]
 # The gradient of each step. The third coordinate's first gradient is 0: a
