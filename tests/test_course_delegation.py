@@ -1,14 +1,22 @@
-"""End to end: no automatic points for answers that only delegate to the shipped fast layers.
+"""End to end: no automatic points for answers that only delegate to shipped code.
 
-Notebooks 02 (conv forward 4 points, conv backward 4) and 04 (max pool forward 2,
-backward 3, im2col shape 1) are released and three submissions graded:
-- honest: the checkout's cs231n_lib/layers.py and the instructor's im2col_shape: 8 and 6;
-- delegates: each naive layer calls the fast one from inside the function
-  (``return conv_forward_fast(...)`` in the student's place), im2col_shape unanswered: 0 and 0;
-- delegates-at-import: the same, with the fast layers imported under other names at the
-  top of layers.py (bound before any check runs): 0 and 0.
-The public checks alone would give both delegating submissions 8 and 5; the hidden tests
-run them again with the fast layers replaced by functions that raise.
+The whole course is released and three submissions are graded in one run:
+- honest: the checkout's solved cs231n_lib/layers.py and optim.py and the instructor's
+  answer cells: every automatic point, 58;
+- delegates: wherever the release ships something that computes an exercise's answer, the
+  answer calls it: the naive conv and pool layers call the fast layers (02, 04), the output
+  sizes, paddings, parameter counts and shapes of 01 come from ``shapes``, the numerical
+  gradient calls ``eval_numerical_gradient`` (03), the im2col size is read off the fast
+  layer's output (04), the SGD loop updates with the shipped ``sgd`` (05), the initial loss is
+  ``softmax_loss`` of equal scores (07), and the gradient check reports errors it never
+  computed (07). Exercises with nothing shipped to delegate to are left as released. 0 points;
+- delegates-at-import: the fast layers imported under other names at the top of layers.py,
+  bound before any check runs, the notebooks as released: 0 points.
+The public checks alone would give the delegating submission points in 01, 02, 03, 04, 05
+and 07; the hidden tests run them again with the shipped alternatives replaced by
+functions that raise, and work the value answers of 01 out again the same way.
+Exercises whose answer is to use the shipped tools (07's overfitting and training with the
+Solver) are not delegation and are not part of this test.
 """
 
 import csv
@@ -18,14 +26,31 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from cs231n_course.sandbox import sandbox_available
+from cs231n_lib.checks import gradients, optim, pooling, spatial
+from cs231n_lib.checks.convnet import check_expected_initial_loss
+from cs231n_lib.fast_layers import conv_forward_fast
+from cs231n_lib.gradient_check import eval_numerical_gradient
+from cs231n_lib.layers import softmax_loss
+from cs231n_lib.optim import sgd
+from cs231n_lib.shapes import Conv, Pool, conv_output_size
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "deleg"
-NOTEBOOKS = ("02_convolution_layer", "04_pooling_and_fast_layers")
-SOLVED_LAYERS = (ROOT / "cs231n_lib" / "layers.py").read_text(encoding="utf-8")
+NOTEBOOKS = ("01_spatial_arithmetic", "02_convolution_layer", "03_gradient_checks",
+             "04_pooling_and_fast_layers", "05_sgd_and_update_rules", "06_dropout", "07_small_convnet",
+             "08_case_studies")
+AUTO_POINTS = {"01_spatial_arithmetic": 11, "02_convolution_layer": 8, "03_gradient_checks": 5,
+               "04_pooling_and_fast_layers": 6, "05_sgd_and_update_rules": 8, "06_dropout": 5,
+               "07_small_convnet": 8, "08_case_studies": 7}
+EXPECTED = {
+    "honest": AUTO_POINTS,
+    "delegates": dict.fromkeys(NOTEBOOKS, 0),
+    "delegates-at-import": dict.fromkeys(NOTEBOOKS, 0),
+}
 STUDENT_PLACE = "    # YOUR CODE HERE\n    raise NotImplementedError()\n"
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="grading needs the sandbox (root on Linux and bwrap)")
@@ -48,12 +73,53 @@ AT_IMPORT = {
 }
 IMPORT_LINE = ("from cs231n_lib.fast_layers import conv_backward_fast as _cb, conv_forward_fast as _cf, "
                "max_pool_backward_fast as _pb, max_pool_forward_fast as _pf\n")
-EXPECTED = {"honest": (8, 6), "delegates": (0, 0), "delegates-at-import": (0, 0)}
+
+# grade_id -> the whole source of a delegating answer cell.
+DELEGATING_CELLS = {
+    "01-ex1-answer": (
+        "import re\n"
+        "alexnet_size = conv_output_size(227, 11, stride=4)\n"
+        "try:\n"
+        "    conv_output_size(7, 3, stride=3)\n"
+        "except ValueError as refusal:  # the library's message holds the unrounded value\n"
+        "    stride3_value = float(re.search(r'= (\\d+\\.\\d+)', str(refusal)).group(1))\n"),
+    "01-ex2-answer": ("padded_size = conv_output_size(32, 5, stride=1, pad=2)\n"
+                      "stem_size = conv_output_size(33, 7, stride=2, pad=3)\n"),
+    "01-ex3-answer": "same_pad = next(p for p in range(10) if conv_output_size(64, 11, 1, p) == 64)\n",
+    "01-ex4-answer": "conv_params = Conv(64, 3, pad=1).describe((32, 16, 16)).params\n",
+    "01-ex5-answer": ("summary = Conv(64, 1).describe((256, 28, 28))\n"
+                      "reduce_shape, reduce_params = summary.output_shape, summary.params\n"),
+    "01-ex6-answer": ("summary = Pool(3, stride=2).describe((256, 13, 13))\n"
+                      "pooled_shape, pooled_params = summary.output_shape, summary.params\n"),
+    "03-numgrad-answer": ("def numerical_gradient(f, x, h=1e-5):\n"
+                          "    return eval_numerical_gradient(f, x, h=h)\n"),
+    "04-im2col-shape": ("def im2col_shape(x_shape, w_shape, stride, pad):\n"
+                        "    out, _ = conv_forward_fast(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]),\n"
+                        "                               {'stride': stride, 'pad': pad})\n"
+                        "    return (int(np.prod(w_shape[1:])), out.size // w_shape[0])\n"),
+    "05-train-by-hand": (
+        "def train_by_hand(model, X, y, num_iters=100, batch_size=50, learning_rate=0.1, seed=0):\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    loss_history = []\n"
+        "    for _ in range(num_iters):\n"
+        "        batch = rng.choice(len(X), size=batch_size, replace=False)\n"
+        "        loss, grads = model.loss(X[batch], y[batch])\n"
+        "        for name in model.params:\n"
+        "            model.params[name], _ = sgd(model.params[name], grads[name], {'learning_rate': learning_rate})\n"
+        "        loss_history.append(float(loss))\n"
+        "    return loss_history\n"),
+    "07-initial-loss-answer": ("def expected_initial_loss(num_classes):\n"
+                               "    return float(softmax_loss(np.zeros((1, num_classes)), np.array([0]))[0])\n"),
+    "07-gradcheck-answer": (
+        "grad_model = ThreeLayerConvNet(input_dim=(1, 4, 4), num_filters=2, filter_size=3, hidden_dim=6,\n"
+        "                               num_classes=5, weight_scale=0.5, seed=0, dtype=np.float64)\n"
+        "grad_errors = {name: 1e-9 for name in grad_model.params}  # reported, never computed\n"),
+}
 
 
 def run_cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "cs231n_course", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
 
 
 def fill(released_layers, bodies):
@@ -67,49 +133,106 @@ def fill(released_layers, bodies):
     return text
 
 
-def instructor_source(notebook, grade_id):
+def answer_cells(notebook):
+    """grade_id -> source of every code answer cell of the instructor's notebook."""
     nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
-    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def write_answers(folder, sources):
+    """Replace the answer cells of the submission's notebooks whose grade_id is in sources."""
+    used = set()
+    for path in folder.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in sources:
+                cell.source = sources[grade_id]
+                used.add(grade_id)
+        nbformat.write(nb, path)
+    assert used == set(sources), set(sources) - used
 
 
 @pytest.fixture(scope="module")
 def rows(tmp_path_factory):
     work = tmp_path_factory.mktemp("delegation")
-    released = run_cli("release", "--notebooks", *NOTEBOOKS, "--assignment", ASSIGNMENT, cwd=work)
+    released = run_cli("release", "--assignment", ASSIGNMENT, cwd=work)
     assert released.returncode == 0, released.stdout + released.stderr
     release = work / "release" / ASSIGNMENT
     released_layers = (release / "cs231n_lib" / "layers.py").read_text(encoding="utf-8")
     submissions = work / "submissions"
 
-    def make(name, layers):
+    def make(name, layers=None):
         folder = submissions / name
         shutil.copytree(release, folder)
-        (folder / "cs231n_lib" / "layers.py").write_text(layers, encoding="utf-8")
+        if layers is not None:
+            (folder / "cs231n_lib" / "layers.py").write_text(layers, encoding="utf-8")
         return folder
 
-    honest = make("honest", SOLVED_LAYERS)
-    path = honest / "04_pooling_and_fast_layers.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "04-im2col-shape":
-            cell.source = instructor_source("04_pooling_and_fast_layers", "04-im2col-shape")
-    nbformat.write(nb, path)
+    honest = make("honest", (ROOT / "cs231n_lib" / "layers.py").read_text(encoding="utf-8"))
+    shutil.copy(ROOT / "cs231n_lib" / "optim.py", honest / "cs231n_lib" / "optim.py")
+    write_answers(honest, {k: v for notebook in NOTEBOOKS for k, v in answer_cells(notebook).items()})
 
-    make("delegates", fill(released_layers, INSIDE))
+    write_answers(make("delegates", fill(released_layers, INSIDE)), DELEGATING_CELLS)
     at_import = fill(released_layers, AT_IMPORT)
     first_def = at_import.index("\ndef ")
     make("delegates-at-import", at_import[:first_def] + "\n" + IMPORT_LINE + at_import[first_def:])
 
-    result = run_cli("grade", "submissions", "--timeout", "30", cwd=work)
+    result = run_cli("grade", "submissions", "--timeout", "60", cwd=work)
     with open(work / "grading" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as f:
         graded = {row["student"]: row for row in csv.DictReader(f)}
     assert set(graded) >= set(EXPECTED), result.stdout + result.stderr
     return graded
 
 
+def test_the_course_has_the_automatic_points_counted_here():
+    """AUTO_POINTS is the sum of the points of each notebook's check cells (written answers are by hand)."""
+    for notebook in NOTEBOOKS:
+        nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
+        points = sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
+        assert points == AUTO_POINTS[notebook], notebook
+
+
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_delegating_answers_get_no_automatic_points(rows, student):
     row = rows[student]
     assert row["status"] == "ok", f"{student}: {row}"
-    got = tuple(float(row[notebook]) for notebook in NOTEBOOKS)
+    got = {notebook: float(row[notebook]) for notebook in NOTEBOOKS}
     assert got == EXPECTED[student], f"{student}: {row}"
+
+
+def _public_checks_of_the_delegating_answers():
+    """(label, thunk) pairs: each runs one delegating answer cell and its public check, in process."""
+    def answer(grade_id):
+        namespace = {"np": np, "conv_output_size": conv_output_size, "Conv": Conv, "Pool": Pool,
+                     "eval_numerical_gradient": eval_numerical_gradient, "conv_forward_fast": conv_forward_fast,
+                     "sgd": sgd, "softmax_loss": softmax_loss}
+        exec(DELEGATING_CELLS[grade_id], namespace)
+        return namespace
+
+    return [
+        ("01-ex1", lambda: spatial.check_output_size(answer("01-ex1-answer")["alexnet_size"], 227, 11, stride=4, pad=0)),
+        ("01-ex1 stride 3", lambda: spatial.check_output_size(answer("01-ex1-answer")["stride3_value"], 7, 3, stride=3)),
+        ("01-ex2", lambda: spatial.check_output_size(answer("01-ex2-answer")["stem_size"], 33, 7, stride=2, pad=3)),
+        ("01-ex3", lambda: spatial.check_same_padding(answer("01-ex3-answer")["same_pad"], 11, 64)),
+        ("01-ex4", lambda: spatial.check_param_count(answer("01-ex4-answer")["conv_params"], 64, 3, 32,
+                                                     input_size=16, stride=1, pad=1)),
+        ("01-ex5", lambda: spatial.check_1x1(answer("01-ex5-answer")["reduce_shape"],
+                                             answer("01-ex5-answer")["reduce_params"], (256, 28, 28), 64)),
+        ("01-ex6", lambda: spatial.check_pool(answer("01-ex6-answer")["pooled_shape"],
+                                              answer("01-ex6-answer")["pooled_params"], (256, 13, 13), 3, 2)),
+        ("03", lambda: gradients.check_numerical_gradient(answer("03-numgrad-answer")["numerical_gradient"])),
+        ("04", lambda: pooling.check_im2col_shape(answer("04-im2col-shape")["im2col_shape"])),
+        ("05", lambda: optim.check_sgd_loop(answer("05-train-by-hand")["train_by_hand"])),
+        ("07", lambda: check_expected_initial_loss(answer("07-initial-loss-answer")["expected_initial_loss"])),
+    ]
+
+
+@pytest.mark.parametrize("label, run", _public_checks_of_the_delegating_answers(),
+                         ids=[label for label, _ in _public_checks_of_the_delegating_answers()])
+def test_the_public_checks_alone_pass_the_delegating_answers(label, run, capsys):
+    """So the zeros above come from the hidden tests, not from answers that were wrong anyway."""
+    run()
+    assert capsys.readouterr().out.startswith("OK")
