@@ -160,3 +160,17 @@ def test_rerun_takes_the_last_cell_that_assigns_the_name_and_says_when_there_is_
     with pytest.raises(AssertionError, match="no cell run before this check sets stem_size"):
         with shipped_alternatives_disabled(*SPATIAL_TOOLS, namespace=namespace) as answers:
             answers.rerun("stem_size")
+
+
+def test_the_library_s_private_centred_difference_is_switched_off_for_03():
+    namespace = {"gradient_check": gradient_check}
+    exec("def numerical_gradient(f, x, h=1e-5):\n"
+         "    grad = np.zeros(x.shape)\n"
+         "    for ix in np.ndindex(x.shape):\n"
+         "        plus, minus = gradient_check._centred_difference(f, x, ix, h)\n"
+         "        grad[ix] = (plus - minus) / (2 * h)\n"
+         "    return grad", {**namespace, "np": np}, namespace)
+    with shipped_alternatives_disabled("_centred_difference", namespace=namespace):
+        with pytest.raises(AssertionError, match="must not call _centred_difference"):
+            namespace["numerical_gradient"](lambda v: float(np.sum(v ** 2)), np.ones(2))
+    assert namespace["numerical_gradient"](lambda v: float(np.sum(v ** 2)), np.ones(2)) == pytest.approx([2, 2])

@@ -17,7 +17,16 @@ import math
 
 import numpy as np
 
-from cs231n_lib.checks.common import MODEL_GRADIENT, call_student, fail, matches_digest, passed, require_answered
+from cs231n_lib.checks.common import (
+    EXACT_FLOAT64,
+    MODEL_GRADIENT,
+    call_student,
+    close,
+    fail,
+    matches_digest,
+    passed,
+    require_answered,
+)
 from cs231n_lib.gradient_check import _centred_difference  # the library's own step, not a copy
 
 # Classes the initial-loss check asks about, each with the salted hash of its answer,
@@ -71,7 +80,7 @@ def _number(value, what, hint):
 def _initial_loss_mistake(got, num_classes, earlier):
     """Name the mistake that gives ``got`` for ``num_classes`` (``earlier``: the right answers so far), or None."""
     for other, value in earlier.items():
-        if other != num_classes and math.isclose(got, value, rel_tol=1e-9):
+        if other != num_classes and close(got, value, EXACT_FLOAT64):
             return (f"the same number as for C = {other}: the answer is hard-coded, right only for C = {other}. "
                     "Work it out from num_classes, so that it holds for any number of classes")
     for slip, digest in INITIAL_LOSS_SLIPS[num_classes].items():

@@ -179,13 +179,13 @@ def _check_kept_scale(out, x, p):
         return
     what = f"kept units divided by x in train mode with p = {p}"
     low, high = float(ratio.min()), float(ratio.max())
-    got = f"{low:.4f}" if np.isclose(low, high, rtol=ROUNDING) else f"values from {low:.4f} to {high:.4f}"
-    if np.allclose(ratio, 1.0, rtol=ROUNDING):
+    got = f"{low:.4f}" if close_elementwise(low, high, ROUNDING) else f"values from {low:.4f} to {high:.4f}"
+    if close_elementwise(ratio, np.full(ratio.shape, 1.0), ROUNDING):
         fail(what, f"1 / (1 - p) = {expected:.4f}", "1: kept units equal x, not rescaled", TEST_TIME_HINT)
-    if np.allclose(ratio, 1 / p, rtol=ROUNDING):
+    if close_elementwise(ratio, np.full(ratio.shape, 1 / p), ROUNDING):
         fail(what, f"1 / (1 - p) = {expected:.4f}", f"1 / p = {1 / p:.4f}",
              "divide the kept units by the probability of KEEPING them, 1 - p, not by p.")
-    if np.allclose(ratio, 1 - p, rtol=ROUNDING):
+    if close_elementwise(ratio, np.full(ratio.shape, 1 - p), ROUNDING):
         fail(what, f"1 / (1 - p) = {expected:.4f}", f"1 - p = {1 - p:.4f}",
              "divide the kept units by 1 - p rather than multiplying by it.")
     fail(what, f"1 / (1 - p) = {expected:.4f} for every kept unit", got,
@@ -465,10 +465,10 @@ def _check_transpose_of_forward(dropout_forward, dropout_backward, p):
              f"zeros at other places ({float(np.mean(zeros_dx != zeros_out)):.0%} of the units disagree)",
              NEW_MASK_HINT)
     ratio = float(np.sum(dx * x) / np.sum(dout * out))
-    if np.isclose(ratio, 1.0, rtol=ROUNDING, atol=0.0):
+    if close_elementwise(ratio, 1.0, ROUNDING):
         return moved
     expected_text = "sum(dx * x) equal to sum(dout * out) (backward is the transpose of forward)"
-    if np.isclose(ratio, 1 - p, rtol=ROUNDING, atol=0.0):
+    if close_elementwise(ratio, 1 - p, ROUNDING):
         fail(what, expected_text, f"sum(dx * x) / sum(dout * out) = {ratio:.4f}, which is 1 - p",
              "your backward passes the worked cases, so your forward stores the mask without "
              "its scale: cache the scaled mask, the very array that multiplied x, so that backward "

@@ -70,6 +70,16 @@ def _same_along_rows(got):
     return bool(np.all(flat == flat[:, :1])) and not np.all(flat == flat[0, 0])
 
 
+def _scaled_slips(h):
+    """(factor, hint): slips whose gradient is the true one times a factor."""
+    return (
+        (2, "your gradient is exactly twice the true one: the centred difference divides by 2 * h, not h."),
+        (h**2, "your gradient is the true one times h^2: (f_plus - f_minus) / 2 * h divides by 2 and then "
+               "multiplies by h. Write / (2 * h)."),
+        (-1, "your gradient has the wrong sign: it is (f(x + h) - f(x - h)) / (2h), the plus side first."),
+    )
+
+
 def _diagnose(got, truth, f, x, h):
     """The hint for a gradient that does not match ``truth``: the first mistake whose result it reproduces."""
     if not np.all(np.isfinite(got)):
@@ -88,13 +98,9 @@ def _diagnose(got, truth, f, x, h):
     if _same_along_rows(got):
         return ("each result is the same along a row: x[i] on a multi-dimensional x perturbs a whole row at once. "
                 "Perturb one entry at a time with a full index, for ix in np.ndindex(x.shape): x[ix] = ...")
-    if close(got, 2 * truth, ROUNDING):
-        return "your gradient is exactly twice the true one: the centred difference divides by 2 * h, not h."
-    if close(got, truth * h**2, ROUNDING):
-        return ("your gradient is the true one times h^2: (f_plus - f_minus) / 2 * h divides by 2 and then "
-                "multiplies by h. Write / (2 * h).")
-    if close(got, -truth, ROUNDING):
-        return "your gradient has the wrong sign: it is (f(x + h) - f(x - h)) / (2h), the plus side first."
+    for factor, hint in _scaled_slips(h):
+        if close(got, factor * truth, ROUNDING):
+            return hint
     if f is not _cube_sum:
         return ("compare one entry by hand: grad[ix] = (f(x with x[ix] + h) - f(x with x[ix] - h)) / (2 * h), "
                 "with x[ix] put back to its old value after both evaluations.")

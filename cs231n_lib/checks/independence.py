@@ -48,6 +48,7 @@ SHIPPED = {
     "eval_numerical_gradient": "cs231n_lib.gradient_check",
     "eval_numerical_gradient_array": "cs231n_lib.gradient_check",
     "grad_check_sparse": "cs231n_lib.gradient_check",
+    "_centred_difference": "cs231n_lib.gradient_check",
     "Solver": "cs231n_lib.solver",
     "sgd": "cs231n_lib.optim",
     "affine_relu_forward": "cs231n_lib.layer_utils",
