@@ -13,6 +13,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import nbformat
+
 PWNED_DIR = Path("/tmp")
 PWNED_GLOB = "cs231n-pwned-*"
 HOG_MB = 8 * 1024
@@ -169,9 +171,17 @@ def make_big_output(make, answers, solved_layers):
 
 
 def make_memory_hog(make, answers, solved_layers):
-    """Right answers, then a cell that takes memory 100 MB at a time."""
-    with_answer_code(make, "attack-memory", answers, solved_layers,
-                     f"hog = [bytearray(100 * 2**20) for _ in range({HOG_MB // 100})]")
+    """Right answers, then a cell of its own that takes memory 100 MB at a time.
+
+    Its own cell: a hog inside the answer cell would run out of memory again when the hidden
+    test works the answers out anew, and lose that test's point for a reason of its own.
+    """
+    def edit(nb):
+        answers(nb)
+        where = nb.cells.index(answer_cell(nb)) + 1
+        nb.cells.insert(where, nbformat.v4.new_code_cell(
+            f"hog = [bytearray(100 * 2**20) for _ in range({HOG_MB // 100})]"))
+    make("attack-memory", solved_layers, edit)
     return 5
 
 

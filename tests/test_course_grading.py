@@ -56,7 +56,7 @@ ATTACKS = {
     "attack-hiddenprint": (5, ""),       # right, plus hooks printing every later cell's source
     "attack-script": (5, ""),            # right, plus <script> in an output and a written answer
     "attack-bigoutput": (5, "output over the per-cell cap cut in 06_dropout"),  # prints 200 MB
-    "attack-memory": (5, "memory limit (2048 MB per process) reached in 06_dropout"),  # takes 8 GB
+    "attack-memory": (5, "memory limit (2048 MB per process) reached in 06_dropout"),  # a cell taking 8 GB
     "attack-crash": (0, "kernel died in 06_dropout"),  # os._exit in the answer: no check runs after it
     "attack-tampered": (5, ""),          # check made an answer cell, grade_id renamed, ids duplicated
     "attack-thief": (0, ""),             # reads the checkout, its git origin, the machine
