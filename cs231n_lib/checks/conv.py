@@ -583,9 +583,11 @@ def check_conv_forward(conv_forward):
 # conv_backward
 # ---------------------------------------------------------------------------
 
-BACKWARD_HINT = ("for every n, f, i, j: db[f] += dout[n, f, i, j]; dw[f] += dout[n, f, i, j] * window; "
-                 "dx_padded[n, :, window rows, window cols] += dout[n, f, i, j] * w[f], where window = "
-                 "x_padded[n, :, i*S:i*S + HH, j*S:j*S + WW]; finally crop P from each side of dx_padded")
+BACKWARD_HINT = ("send each dout[n, f, i, j] back along the paths its output came from: forward added "
+                 "b[f] and the window times w[f] into it, so it adds to db[f], to dw[f] in proportion to "
+                 "the window it saw, and to each pixel of that window in proportion to the weight that "
+                 "multiplied it. Windows overlap and every filter reads every pixel, so accumulate; "
+                 "work on a padded dx and remove the padding at the end")
 
 BACKWARD_MESSAGES = {
     "dx assigned": "dx is assigned (=) where it must accumulate (+=): a pixel covered by several "
