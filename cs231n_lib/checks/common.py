@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from cs231n_lib.checks.failure import CheckFailed
+
 NOT_IMPLEMENTED = "is not implemented yet"
 
 # Where an exercise is, as the messages say it (the ``where`` of call_student and require_answered).
@@ -16,9 +18,9 @@ def call_student(function, *args, name=None, where=CELL_ABOVE, **kwargs):
     try:
         return function(*args, **kwargs)
     except NotImplementedError:
-        raise AssertionError(
-            f"{name} {NOT_IMPLEMENTED}: write it between ### BEGIN SOLUTION and "
-            f"### END SOLUTION in {where}, then run this check again."
+        raise CheckFailed(
+            f"{name} {NOT_IMPLEMENTED}: in {where}, replace the line raise NotImplementedError() "
+            f"of {name} with your code, then run this check again."
         ) from None
 
 
@@ -75,8 +77,8 @@ def close_elementwise(got, expected, tol):
 
 
 def fail(what, expected, got, hint):
-    """Raise the standard check failure: what was checked, expected, got, hint."""
-    raise AssertionError(f"{what}: expected {expected}, got {got}.\nHint: {hint}")
+    """Raise the standard check failure (CheckFailed): what was checked, expected, got, hint."""
+    raise CheckFailed(f"{what}: expected {expected}, got {got}.\nHint: {hint}")
 
 
 def require_array(value, what, hint):
@@ -108,9 +110,10 @@ def passed(message):
 def require_answered(value, name, where=CELL_ABOVE):
     """An answer cell sets its variable to None before its solution region: None means not done yet."""
     if value is None:
-        raise AssertionError(
-            f"{name} {NOT_IMPLEMENTED}: fill it in between ### BEGIN SOLUTION and "
-            f"### END SOLUTION in {where}, run that cell, then run this check again."
+        raise CheckFailed(
+            f"{name} {NOT_IMPLEMENTED}: it is still None. In {where}, replace the line "
+            f"raise NotImplementedError() with code that sets {name}, run that cell, then run this "
+            "check again."
         )
     return value
 

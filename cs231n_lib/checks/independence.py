@@ -12,7 +12,7 @@ hidden test is written the same way: the public check again, inside::
         check_output_size(answers.rerun("alexnet_size"), 227, 11, stride=4, pad=0)  # a value
 
 Inside the block each named object is replaced by a function that raises
-``AssertionError("this exercise must not call <name>: write it yourself")``
+``CheckFailed("this exercise must not call <name>: write it yourself")`` (an AssertionError)
 in its home module, in every other loaded ``cs231n_lib`` module that holds it
 and in the dicts at their top level such as ``optim.UPDATE_RULES`` (so
 ``from cs231n_lib.fast_layers import conv_forward_fast`` in the student's file
@@ -38,6 +38,8 @@ import contextlib
 import importlib
 import io
 import sys
+
+from cs231n_lib.checks.failure import CheckFailed
 
 # name -> home module of each shipped alternative.
 SHIPPED = {
@@ -80,7 +82,7 @@ STUDENT_MODULES = ("cs231n_lib.layers",)
 
 def _stub(name):
     def shipped_alternative_disabled(*args, **kwargs):
-        raise AssertionError(f"this exercise must not call {name}: write it yourself")
+        raise CheckFailed(f"this exercise must not call {name}: write it yourself")
 
     shipped_alternative_disabled.__name__ = name
     return shipped_alternative_disabled
@@ -142,7 +144,7 @@ class AnswerCells:
         for source in reversed(history[:-1]):  # the last entry is the check running now
             if set(names) <= _assigned_names(source):
                 return source
-        raise AssertionError(
+        raise CheckFailed(
             f"no cell run before this check sets {', '.join(names)}: run the notebook from the top "
             "(Kernel > Restart Kernel and Run All Cells) so that the answer cell runs before its check"
         )
@@ -160,7 +162,7 @@ class AnswerCells:
 
 @contextlib.contextmanager
 def shipped_alternatives_disabled(*names, namespace=None, reload=STUDENT_MODULES, quiet=True):
-    """Within the block, calling any of ``names`` raises an AssertionError.
+    """Within the block, calling any of ``names`` raises CheckFailed (an AssertionError).
 
     Inputs:
     - names: keys of SHIPPED, e.g. "conv_forward_fast", "eval_numerical_gradient"
