@@ -86,6 +86,13 @@ def build_parser():
                            help="the released course folder (default: %(default)s)")
     workspace.add_argument("--workspace-dir", default=Path("workspace"), type=Path,
                            help="your workspace (default: %(default)s)")
+
+    normalize = commands.add_parser(
+        "normalize", help="store course notebooks in their one normalized form (for course authors)",
+        description="Rewrite notebooks in place without run-specific metadata (kernelspec and Python "
+                    "version, cell UI state, widget views): what running them in JupyterLab adds. "
+                    "Outputs stay. tests/test_notebook_format.py checks that every course notebook is stored so.")
+    normalize.add_argument("notebooks", nargs="+", type=Path, help="notebook files, e.g. notebooks/*.ipynb")
     return parser
 
 
@@ -150,7 +157,17 @@ def run_workspace(args):
     return 0
 
 
-COMMANDS = {"release": run_release, "grade": run_grade, "validate": run_validate, "workspace": run_workspace}
+def run_normalize(args):
+    from cs231n_course.notebook_format import normalize_file
+
+    changed = [path for path in args.notebooks if normalize_file(path)]
+    print(f"normalized {len(changed)} of {len(args.notebooks)} notebook(s)"
+          + (": " + ", ".join(str(p) for p in changed) if changed else ""))
+    return 0
+
+
+COMMANDS = {"release": run_release, "grade": run_grade, "validate": run_validate, "workspace": run_workspace,
+            "normalize": run_normalize}
 
 
 def main(argv=None):

@@ -1,7 +1,8 @@
 """``cs231n-course release``: the students' version of the course, proven free of solutions.
 
 Steps:
-1. ``<course-dir>/source/<assignment>/``: the chosen notebooks, and the library
+1. ``<course-dir>/source/<assignment>/``: the chosen notebooks, as the student's
+   copy words them (``student_notebooks.student_source``), and the library
    with every solution region replaced by ``raise NotImplementedError()``
    (nbgrader copies non-notebook files verbatim, so they must be stripped first).
 2. nbgrader ``generate_assignment`` (with whole-line marker rules) fills
@@ -20,6 +21,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from cs231n_course.config import (
     DEFAULT_ASSIGNMENT, LIBRARY_NAME, course_files, default_notebooks_dir, is_ignored, library_dir,
     nbgrader_config, read_text_or_none,
@@ -27,6 +30,7 @@ from cs231n_course.config import (
 from cs231n_course.leaks import find_leaks, secrets_of_library, secrets_of_notebooks
 from cs231n_course.nbgrader_run import NbgraderFailed, run_nbgrader
 from cs231n_course.solutions import solution_regions, strip_solutions
+from cs231n_course.student_notebooks import student_source
 
 RELEASE_INFO = "cs231n-release-{assignment}.json"
 
@@ -157,7 +161,8 @@ def release_course(course_dir="grading", release_dir="release", assignment=DEFAU
         shutil.rmtree(source)  # generated from notebooks/ and the library: nothing of anyone's is lost
     source.mkdir(parents=True)
     for path in chosen:
-        shutil.copyfile(path, source / path.name)
+        nb = student_source(nbformat.read(path, as_version=4))
+        (source / path.name).write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
     student_files = write_student_library(library, source / LIBRARY_NAME)
 
     log(f"Generating the student version of {len(chosen)} notebook(s) with nbgrader ...")

@@ -255,7 +255,15 @@ def dropout_forward(x, dropout_param):
 
 
 def dropout_backward(dout, cache):
-    """Backward pass of dropout_forward: dx = dout * mask (in test mode the mask is all ones)."""
+    """Backward pass of dropout_forward.
+
+    Inputs:
+    - dout: upstream gradient, shaped like forward's x
+    - cache: (dropout_param, mask) from dropout_forward; mask is the array forward
+      multiplied x by (all ones in test mode)
+    Returns dx, shaped like dout, in its dtype: the derivative of forward's output
+    with respect to x, applied to dout. Draw nothing: backward reuses forward's mask.
+    """
     dropout_param, mask = cache
     require_dout(dout, mask.shape)
     ### BEGIN SOLUTION

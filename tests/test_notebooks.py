@@ -6,15 +6,15 @@
 - every figure is followed by a markdown cell that describes it ("Figure: ...");
 - widget cells are marked NBVAL_IGNORE_OUTPUT and no widget state is saved;
 - the README's course map lists every notebook;
-- with the solutions taken out of the library and the notebooks (as in a
-  student's copy), every graded check cell fails and says what is not
-  implemented yet, rather than crashing in some other way.
+- in the released student's copy, Run All goes through every notebook (cells
+  tagged raises-exception), every graded check cell fails saying what is not
+  implemented yet and which line to replace, and no text or message speaks of
+  solution markers the copy does not have.
 """
 
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -22,7 +22,6 @@ import pytest
 from nbclient import NotebookClient
 
 from cs231n_lib.checks.common import NOT_IMPLEMENTED
-from cs231n_course.solutions import strip_solutions
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -141,50 +140,53 @@ def test_readme_course_map_lists_every_notebook():
 
 
 # ---------------------------------------------------------------------------
-# A student's copy: solutions removed, every check must fail helpfully
+# The student's copy, as released: Run All goes through, every check fails helpfully
 # ---------------------------------------------------------------------------
+
+MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "solution region")
+# What a cell that needs unfinished student code may fail with in a blank copy: the exercise's own
+# NotImplementedError, a check saying so, a name the unfinished answer cell never set, or a
+# library function refusing the None an unfinished answer left.
+BLANK_COPY_ERRORS = {"NotImplementedError", "CheckFailed", "NameError", "TypeError"}
 
 
 @pytest.fixture(scope="module")
-def student_tree(tmp_path_factory):
-    """The library and notebooks with every solution region replaced by raise NotImplementedError()."""
-    tree = tmp_path_factory.mktemp("student")
-    for path in (ROOT / "cs231n_lib").rglob("*.py"):
-        target = tree / path.relative_to(ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(strip_solutions(path.read_text(encoding="utf-8"), filename=str(path)), encoding="utf-8")
-    (tree / "notebooks").mkdir()
-    for path in NOTEBOOKS:
-        notebook = nbformat.read(path, as_version=4)
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                cell.source = strip_solutions(cell.source, filename=f"{path.name}")
-                cell.outputs = []
-        nbformat.write(notebook, tree / "notebooks" / path.name)
-    for extra in NOTEBOOK_DIR.iterdir():
-        if extra.is_dir() and not extra.name.startswith("."):
-            shutil.copytree(extra, tree / "notebooks" / extra.name)
-    return tree
+def released(tmp_path_factory):
+    """The release folder built by ``cs231n-course release`` from this checkout."""
+    from cs231n_course.release import release_course
+
+    work = tmp_path_factory.mktemp("release")
+    return release_course(work / "course", work / "release", log=lambda *args: None).folder
+
+
+def run_all(notebook_path):
+    """Execute like JupyterLab's Run All: stop at the first error unless its cell is tagged raises-exception."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(notebook_path.parent)}})
+    client.execute()
+    return notebook
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_every_check_fails_helpfully_in_a_students_copy(path, student_tree, monkeypatch):
-    notebook_path = student_tree / "notebooks" / path.name
-    notebook = nbformat.read(notebook_path, as_version=4)
-    checks = [cell for cell in notebook.cells
-              if cell.cell_type == "code" and (cell.metadata.get("nbgrader") or {}).get("grade")]
-    if not checks:
-        pytest.skip(f"{path.name} has no graded checks")
+def test_run_all_goes_through_a_students_copy_and_every_check_fails_helpfully(path, released, monkeypatch):
     # The student's library comes first on the kernel's path, before the installed one.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(student_tree), os.environ.get("PYTHONPATH", "")]))
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(notebook_path.parent)}})
-    client.execute()
-    for cell in checks:
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        grade_id = cell.metadata["nbgrader"]["grade_id"]
-        assert errors, f"{path.name} {grade_id}: passed although its exercise has no solution"
-        assert NOT_IMPLEMENTED in errors[0].evalue, (
-            f"{path.name} {grade_id}: failed with {errors[0].ename}: {errors[0].evalue[:300]} "
-            f"instead of saying what is {NOT_IMPLEMENTED}"
-        )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(released), os.environ.get("PYTHONPATH", "")]))
+    notebook = run_all(released / path.name)  # raises CellExecutionError if Run All would stop
+    texts = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader") or {}
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        texts += ["\n".join([o.evalue, *o.traceback]) for o in errors]
+        where = f"{path.name} {meta.get('grade_id')}"
+        if cell.cell_type == "code" and meta.get("grade"):
+            assert errors, f"{where}: passed although its exercise has no solution"
+            assert NOT_IMPLEMENTED in errors[0].evalue, (
+                f"{where}: failed with {errors[0].ename}: {errors[0].evalue[:300]} "
+                f"instead of saying what is {NOT_IMPLEMENTED}")
+            assert "raise NotImplementedError()" in " ".join(errors[0].evalue.split()), where
+        elif errors:
+            assert errors[0].ename in BLANK_COPY_ERRORS, f"{where}: {errors[0].ename}: {errors[0].evalue[:300]}"
+    for text in texts:
+        named = [word for word in MARKER_WORDS if word in text]
+        assert not named, f"{path.name}: the student's copy says {named} but has no such marker:\n{text[:400]}"
