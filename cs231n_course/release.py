@@ -30,6 +30,7 @@ from cs231n_course.config import (
 from cs231n_course.leaks import find_leaks, secrets_of_library, secrets_of_notebooks
 from cs231n_course.nbgrader_run import NbgraderFailed, run_nbgrader
 from cs231n_course.solutions import solution_regions, strip_solutions
+from cs231n_course.student_files import write_student_files
 from cs231n_course.student_notebooks import student_source
 
 RELEASE_INFO = "cs231n-release-{assignment}.json"
@@ -181,6 +182,7 @@ def release_course(course_dir="grading", release_dir="release", assignment=DEFAU
     if folder.exists():
         shutil.rmtree(folder)  # a build output, unchanged since built (checked just above)
     shutil.copytree(built, folder)
+    write_student_files(folder, assignment)  # README.md, requirements.txt, environment.yml
     archive = release_dir / f"{assignment}.zip"
     zip_folder(folder, archive)
 

@@ -10,8 +10,10 @@ re-indented, inside a zip or JSON-escaped in a notebook.
 The real release of notebook 06 runs once for the module (about 3 s).
 """
 
+import ast
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
+from packaging.requirements import Requirement
 from traitlets.config import Config
 
 from cs231n_course.leaks import Secret, find_leaks, normalize, secrets_of_library, secrets_of_notebooks
@@ -29,6 +33,11 @@ from cs231n_course.release import (
     RELEASE_INFO, ReleaseError, read_release_info, release_course, select_notebooks,
 )
 from cs231n_course.solutions import solution_regions
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: tomli usually comes along with pytest; skip if it did not.
+    tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -77,7 +86,8 @@ def test_release_reports_what_it_built(released):
     assert release.notebooks == [NOTEBOOK]
     assert release.student_files == ["cs231n_lib/layers.py", "cs231n_lib/optim.py"]
     assert release.secrets_checked >= 10  # 12 library regions and notebook 06's answers, minus skipped ones
-    assert sorted(p.name for p in release.folder.iterdir()) == [f"{NOTEBOOK}.ipynb", "cs231n_lib"]
+    assert sorted(p.name for p in release.folder.iterdir()) == sorted(
+        [f"{NOTEBOOK}.ipynb", "cs231n_lib", "README.md", "requirements.txt", "environment.yml"])
 
 
 def test_the_course_dir_is_private_and_records_the_release(released):
@@ -154,8 +164,8 @@ def test_the_released_notebook_has_stubs_and_no_hidden_tests(released):
     assert "raise NotImplementedError()" in answer
     assert "p_library = None" in answer  # the part outside the region stays
     assert "p_library = 0.2" not in answer
-    for grade_id in ("06-inline-q1-answer", "06-inline-q2-answer", "06-inline-q3-answer"):
-        assert cell_by_id(nb, grade_id).source == "YOUR ANSWER HERE"
+    for number, grade_id in enumerate(("06-inline-q1-answer", "06-inline-q2-answer", "06-inline-q3-answer"), 1):
+        assert cell_by_id(nb, grade_id).source == f"**Your answer to Inline question {number}:**\n\nYOUR ANSWER HERE"
 
 
 def test_the_instructor_notebook_does_have_what_the_release_lacks():
@@ -365,7 +375,7 @@ def course_release(tmp_path_factory):
     return release_course(work / "grading", work / "release", "cs231n", log=quiet)
 
 
-def test_the_course_zip_holds_exactly_the_notebooks_and_the_library(course_release):
+def test_the_course_zip_holds_exactly_the_notebooks_the_library_and_the_student_files(course_release):
     release = course_release
     with zipfile.ZipFile(release.archive) as zf:
         names = zf.namelist()
@@ -374,7 +384,7 @@ def test_the_course_zip_holds_exactly_the_notebooks_and_the_library(course_relea
     top_level = sorted({name.split("/")[1] for name in names})
     notebooks = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
     assert len(notebooks) >= 9
-    assert top_level == sorted([*notebooks, "cs231n_lib"])
+    assert top_level == sorted([*notebooks, "cs231n_lib", "README.md", "requirements.txt", "environment.yml"])
     library = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "cs231n_lib").rglob("*.py")
                      if "__pycache__" not in path.parts)
     shipped = sorted(name.split("/", 1)[1] for name in names if name.split("/")[1] == "cs231n_lib")
@@ -392,3 +402,103 @@ def test_no_instructor_module_is_in_the_course_zip(course_release):
             assert Path(name).stem not in instructor_modules, name
             text = zf.read(name).decode("utf-8")
             assert "cs231n_course" not in text, f"{name} names the instructor package"
+
+
+# --- what a student who gets only the zip reads first -------------------------------------------
+
+
+def pyproject_project():
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]
+
+
+def requirement_key(line):
+    req = Requirement(line)
+    return re.sub(r"[-_.]+", "-", req.name).lower(), req.specifier, str(req.marker or "")
+
+
+def instructor_exercises():
+    """{function: 'cs231n_lib/<file>.py'} of every instructor library function holding a solution region."""
+    found = {}
+    for path in sorted((ROOT / "cs231n_lib").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef) and "### BEGIN SOLUTION" in ast.get_source_segment(text, node):
+                found[node.name] = f"cs231n_lib/{path.name}"
+    return found
+
+
+def readme_rows(readme):
+    """{notebook file name: its cell in the README's table}."""
+    return dict(re.findall(r"^\| `([^`]+\.ipynb)` \| (.*) \|$", readme, re.MULTILINE))
+
+
+def test_the_release_requirements_are_exactly_the_runtime_dependencies_of_pyproject(course_release):
+    text = (course_release.folder / "requirements.txt").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    wanted = pyproject_project()["dependencies"]
+    assert len(wanted) >= 10 and any(line.startswith("nbgrader") for line in wanted)
+    assert [requirement_key(line) for line in lines] == [requirement_key(line) for line in wanted], (
+        f"requirements.txt lists {len(lines)} packages, pyproject.toml's dependencies {len(wanted)}")
+    test_extra = {requirement_key(line)[0] for line in pyproject_project()["optional-dependencies"]["test"]}
+    assert "pytest" in test_extra and not test_extra & {requirement_key(line)[0] for line in lines}
+    assert f"# Python {pyproject_project()['requires-python']}." in text
+
+
+def test_the_conda_environment_installs_the_same_requirements_file(course_release):
+    env = yaml.safe_load((course_release.folder / "environment.yml").read_text(encoding="utf-8"))
+    assert env["name"] == "cs231n"
+    assert env["dependencies"][:2] == [f"python{pyproject_project()['requires-python']}", "pip"]
+    assert env["dependencies"][2] == {"pip": ["-r requirements.txt"]}
+
+
+def test_the_readme_names_every_notebook_and_every_library_exercise_where_it_is_checked(course_release):
+    readme = (course_release.folder / "README.md").read_text(encoding="utf-8")
+    rows = readme_rows(readme)
+    assert sorted(rows) == sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
+    exercises = instructor_exercises()
+    assert len(exercises) == 12  # 6 in layers.py, 6 in optim.py
+    expected = {
+        "02_convolution_layer.ipynb": ["conv_forward_naive", "conv_backward_naive"],
+        "04_pooling_and_fast_layers.ipynb": ["max_pool_forward_naive", "max_pool_backward_naive"],
+        "05_sgd_and_update_rules.ipynb": ["sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam",
+                                          "adadelta"],
+        "06_dropout.ipynb": ["dropout_forward", "dropout_backward"],
+    }
+    assert sorted(name for names in expected.values() for name in names) == sorted(exercises)
+    for notebook, names in expected.items():
+        files = sorted({exercises[name] for name in names})
+        assert len(files) == 1, files
+        listed = ", ".join(f"`{name}`" for name in names)
+        assert rows[notebook].startswith(f"{listed} in `{files[0]}`"), (notebook, rows[notebook])
+    assert rows["00_welcome.ipynb"] == "nothing to write: read and run it"
+    assert rows["01_spatial_arithmetic.ipynb"] == "6 code cells in the notebook; 3 written answers"
+    assert rows["04_pooling_and_fast_layers.ipynb"].endswith(
+        "; runs your `conv_forward_naive` (02), `conv_backward_naive` (02)")
+
+
+def test_the_readme_is_short_and_says_how_to_set_up_work_check_and_hand_in(course_release):
+    folder = course_release.folder
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 60, f"README.md has {len(readme.splitlines())} lines"
+    for text in ("python -m pip install -r requirements.txt", "conda env create -f environment.yml",
+                 "jupyter lab", "raise NotImplementedError()", "YOUR ANSWER HERE", "**Validate**",
+                 "`nbgrader validate 01_spatial_arithmetic.ipynb`", "## Hand in", "3.10 or newer",
+                 "scikit-learn"):
+        assert text in readme, text
+    for name in re.findall(r"`([\w./]+\.(?:txt|yml|py|ipynb))`", readme):
+        assert (folder / name).is_file(), f"README.md names {name}, which the release does not hold"
+    for word in ("BEGIN SOLUTION", "HIDDEN", "cs231n-course", "cs231n_course", "grading/", "formgrader",
+                 "points", "autograde"):
+        assert word.lower() not in readme.lower(), word
+
+
+def test_a_release_of_one_notebook_describes_only_that_notebook(released):
+    _, release = released
+    readme = (release.folder / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith(f"# {ASSIGNMENT}: ")
+    assert readme_rows(readme) == {f"{NOTEBOOK}.ipynb": (
+        "`dropout_forward`, `dropout_backward` in `cs231n_lib/layers.py`; 1 code cell in the notebook; "
+        "3 written answers; runs your `adam` (in `cs231n_lib/optim.py`)")}
+    assert f"`nbgrader validate {NOTEBOOK}.ipynb`" in readme
+    assert yaml.safe_load((release.folder / "environment.yml").read_text(encoding="utf-8"))["name"] == ASSIGNMENT
