@@ -69,3 +69,17 @@ def test_in_a_kernel_the_error_output_is_the_short_message():
     [error] = [out for out in nb.cells[0].outputs if out.output_type == "error"]
     assert error.ename == "CheckFailed"
     assert [ANSI.sub("", line) for line in error.traceback] == ["Check failed: x: expected 1, got 2.", "Hint: a hint"]
+
+
+def test_while_validating_a_failure_lists_the_checks_passed_before_it(monkeypatch):
+    from cs231n_lib.checks import failure
+
+    monkeypatch.setattr(failure, "_passed_in_this_kernel", [])
+    common.passed("conv_forward_naive gives the right output in 6 worked cases")
+    common.passed("conv_forward_naive gives the right output in 6 worked cases")  # a check run twice
+    error = raised_by(common.fail, "conv_backward_naive", "dx", "something else", "a hint")
+    assert "Passed before" not in "\n".join(rendered(error))  # in the notebook: just the failure
+    monkeypatch.setenv("NBGRADER_VALIDATING", "1")
+    lines = rendered(error)
+    assert lines[-2:] == ["Passed before this check in this run (1):",
+                          "  OK: conv_forward_naive gives the right output in 6 worked cases"]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cs231n_lib.checks.failure import CheckFailed
+from cs231n_lib.checks.failure import CheckFailed, record_pass
 
 NOT_IMPLEMENTED = "is not implemented yet"
 
@@ -104,6 +104,7 @@ def require_close(got, expected, what, hint, tol=SUMMED_FLOAT64):
 
 
 def passed(message):
+    record_pass(message)
     print(f"OK: {message}")
 
 
