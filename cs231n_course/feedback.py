@@ -10,24 +10,37 @@
 - ``SecureFeedbackExporter`` / ``secure_feedback_html(path)``: the rendered page keeps
   only allow-listed elements and attributes (no ``<script>``, no ``on*`` handler, no
   ``javascript:`` URL, no comment), and its ``<head>`` starts with ``FEEDBACK_CSP``,
-  a Content-Security-Policy that allows no script at all (so MathJax does not run:
-  formulas show as their TeX source) and no network request.
+  a Content-Security-Policy that allows no script at all and no network request. So
+  MathJax cannot run: the exporter writes the formulas as MathML instead, when the page
+  is built (``feedback_math.py``), which browsers draw offline.
+- ``relative_paths``: in the feedback's outputs (tracebacks, warnings, printed text) the
+  grader's folders become paths relative to the assignment
+  (``/assignment/cs231n_lib/layers.py``, ``<course>/autograded/<student>/<assignment>/...``
+  or ``/tmp/cs231n-grading-XXXX/...``: ``cs231n_lib/layers.py``), and its Python's
+  site-packages ``site-packages/``.
 """
 
 import bisect
 import html
+import os
 import re
+import site
+import sysconfig
 from pathlib import Path
 
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString
+from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.markdown_mistune import MarkdownWithMath
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, TraitError, default, validate
 
-from cs231n_course.config import DEFAULT_MAX_OUTPUT_BYTES
+from cs231n_course.config import DEFAULT_MAX_OUTPUT_BYTES, project_dir
+from cs231n_course.feedback_math import MATHML_ATTRIBUTES, MATHML_ELEMENTS, Formulas, MathMLRenderer
+from cs231n_course.kernel_launcher import SANDBOX_WORKDIR
 from cs231n_course.preprocessors import ANSI_ESCAPE, HIDDEN_LINE_NOTE, hidden_test_lines
 
 # --- CapOutputs ------------------------------------------------------------------------------
@@ -316,17 +329,6 @@ def is_binary_mime(mime):
         or mime in ("application/pdf", "application/octet-stream")
 
 
-def redact_value(value, forms):
-    if isinstance(value, str):
-        return redact_hidden(value, forms)
-    if isinstance(value, list):
-        return [redact_value(item, forms) for item in value]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            value[key] = redact_value(item, forms)
-    return value
-
-
 class RedactHiddenOutputs(NbGraderPreprocessor):
     """Replace each hidden test line quoted anywhere in any output (run before clearing them).
 
@@ -345,15 +347,93 @@ class RedactHiddenOutputs(NbGraderPreprocessor):
 
 
 def redact_output(output, forms):
+    map_output_text(output, lambda text: redact_hidden(text, forms))
+
+
+def map_text(value, change):
+    """``value`` (a str, or nested dicts and lists of them) with ``change`` applied to every string."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [map_text(item, change) for item in value]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = map_text(item, change)
+    return value
+
+
+def map_output_text(output, change):
+    """Apply ``change`` to every text of an output a kernel chose (base64 data aside), in place."""
     for key in list(output):
         if key in UNTOUCHED_KEYS:
             continue
         if key == "data":
             for mime in list(output.data):
                 if not is_binary_mime(mime):
-                    output.data[mime] = redact_value(output.data[mime], forms)
+                    output.data[mime] = map_text(output.data[mime], change)
         else:
-            output[key] = redact_value(output[key], forms)
+            output[key] = map_text(output[key], change)
+
+
+# --- Paths relative to the assignment --------------------------------------------------------
+
+# grade.SCRATCH_PREFIX (not imported: grade imports this module) and the letters of
+# tempfile's names; in any parent folder (TMPDIR may be set).
+SCRATCH_FOLDER = r"(?:/[^\s/\"'<>]+)*/cs231n-grading-[A-Za-z0-9_]+"
+# What may come just before a path: the start of a line, a character no path has, or the
+# end of an ANSI colour (IPython colours a traceback's file names).
+PATH_LEAD = r"(?P<lead>^|[^\w.~/\\-]|\x1b\[[0-9;]*m)"
+
+
+def python_folders():
+    """The grader's Python site-packages folders (the sandbox binds them at the same paths)."""
+    found = {*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    return sorted({os.path.normpath(path) for path in found if path})
+
+
+def path_rewriter(assignment_dirs=(), assignment=None):
+    """A function that shows, in a text, the grader's folders as paths relative to the assignment.
+
+    ``assignment_dirs``: the folders the kernel ran in or saw the assignment at (each is
+    cut: ``<dir>/cs231n_lib/layers.py`` -> ``cs231n_lib/layers.py``, ``<dir>`` alone -> ``.``);
+    the sandbox's ``/assignment`` and the instructor's checkout are always among them.
+    A path in the grader's scratch folder (``/tmp/cs231n-grading-XXXX/``) is cut up to
+    the assignment's folder when it has one (``assignment``: its name), else up to the
+    scratch folder; a path in the grader's site-packages starts at ``site-packages/``.
+    """
+    folders = {os.path.normpath(str(folder)) for folder in [SANDBOX_WORKDIR, *assignment_dirs] if folder}
+    if project_dir() is not None:
+        folders.add(os.path.normpath(str(project_dir())))
+    roots = [(re.escape(folder), "") for folder in folders if folder != "/"]
+    roots += [(re.escape(folder), "site-packages/") for folder in python_folders()]
+    roots.sort(key=lambda root: len(root[0]), reverse=True)
+    scratch = [SCRATCH_FOLDER + r"(?:/[^\s/\"'<>]+)*?/" + re.escape(assignment), SCRATCH_FOLDER] if assignment \
+        else [SCRATCH_FOLDER]
+    alternatives = [f"(?P<r{index}>{pattern})" for index, (pattern, _) in enumerate(roots)]
+    alternatives += [f"(?P<s{index}>{pattern})" for index, pattern in enumerate(scratch)]
+    pattern = re.compile(PATH_LEAD + "(?:" + "|".join(alternatives) + r")(?P<slash>/|(?![\w.~-]))", re.M)
+
+    def replace(match):
+        group = next(name for name, value in match.groupdict().items()
+                     if value is not None and name not in ("lead", "slash"))
+        shown = roots[int(group[1:])][1] if group.startswith("r") else ""
+        if not match.group("slash"):
+            shown = shown.rstrip("/") or "."
+        return match.group("lead") + shown
+
+    def rewrite(text):
+        return pattern.sub(replace, text) if "/" in text else text
+
+    return rewrite
+
+
+def relative_paths(nb, assignment_dirs=(), assignment=None):
+    """Rewrite every output of ``nb`` with ``path_rewriter`` (in place); returns ``nb``."""
+    rewrite = path_rewriter(assignment_dirs, assignment)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            map_output_text(output, rewrite)
+    return nb
 
 
 # --- The feedback page -----------------------------------------------------------------------
@@ -371,8 +451,8 @@ HEAD_ELEMENTS = frozenset(("meta", "title", "style"))
 # Elements whose content is code, a form, an embedded document or raw text: gone with it.
 DROPPED_WITH_CONTENT = frozenset("""
     script style noscript template iframe frame frameset object embed applet param base link meta
-    title textarea select option button input form xmp noembed noframes plaintext svg math audio
-    video source track canvas dialog portal
+    title textarea select option button input form xmp noembed noframes plaintext svg audio
+    video source track canvas dialog portal mglyph maction annotation-xml semantics annotation
 """.split())
 GLOBAL_ATTRIBUTES = frozenset(("class", "id", "title", "style", "lang", "dir", "align", "role"))
 ELEMENT_ATTRIBUTES = {
@@ -409,6 +489,10 @@ def safe_url(value, image=False):
 
 
 def kept_attributes(tag):
+    if tag.name in MATHML_ELEMENTS:  # no URL among them
+        return {name: " ".join(value) if isinstance(value, list) else (value or "")
+                for name, value in tag.attrs.items()
+                if name in MATHML_ATTRIBUTES or name in GLOBAL_ATTRIBUTES or name.startswith("aria-")}
     allowed = ELEMENT_ATTRIBUTES.get(tag.name, set())
     kept = {}
     for name, value in tag.attrs.items():
@@ -436,6 +520,28 @@ def secure_html(document, csp=FEEDBACK_CSP):
     content; comments, doctypes and processing instructions are dropped (a browser may
     end a comment where Python's parser does not).
     """
+    return serialize(secure_soup(document, csp))
+
+
+def serialize(soup):
+    return "<!DOCTYPE html>\n" + soup.decode(formatter="minimal")
+
+
+def allowed_here(tag, head):
+    """Whether ``tag`` may stay where it is (its ancestors already checked).
+
+    MathML: a ``<math>`` in the body (not in another), and inside it MathML elements only.
+    """
+    in_math = tag.find_parent("math") is not None
+    if in_math:
+        return tag.name in MATHML_ELEMENTS and tag.name != "math"
+    if tag.name == "math":
+        return tag.parent is not head
+    return tag.name in (BODY_ELEMENTS | HEAD_ELEMENTS if tag.parent is head else BODY_ELEMENTS)
+
+
+def secure_soup(document, csp=FEEDBACK_CSP):
+    """``secure_html``'s work, as a BeautifulSoup tree."""
     soup = BeautifulSoup(document, "html.parser")
     for node in soup.find_all(string=lambda text: isinstance(text, PreformattedString)):
         node.extract()
@@ -456,8 +562,7 @@ def secure_html(document, csp=FEEDBACK_CSP):
     for tag in soup.find_all(True):  # all of them: markup after </html> is shown too
         if tag.decomposed or id(tag) in structure:
             continue
-        allowed = BODY_ELEMENTS | HEAD_ELEMENTS if tag.parent is head else BODY_ELEMENTS
-        if tag.name not in allowed:
+        if not allowed_here(tag, head):
             if tag.name in DROPPED_WITH_CONTENT:
                 tag.decompose()
             else:
@@ -473,7 +578,7 @@ def secure_html(document, csp=FEEDBACK_CSP):
     if body is not None:
         body.attrs = kept_attributes(body)
     head.insert(0, soup.new_tag("meta", attrs={"http-equiv": "Content-Security-Policy", "content": csp}))
-    return "<!DOCTYPE html>\n" + soup.decode(formatter="minimal")
+    return soup
 
 
 def secure_feedback_html(path):
@@ -496,14 +601,41 @@ class SecureFeedbackExporter(HTMLExporter):
 
     nbconvert's ``sanitize_html`` cleans outputs but not nbgrader's answer cells (the
     feedback template renders markdown cells without ``clean_html``); ``secure_html``
-    covers the whole page.
+    covers the whole page. Formulas become MathML (``feedback_math``), inserted into
+    the page after ``secure_html``; after every preprocessor (the hidden-line redaction
+    sees the outputs as the kernel wrote them), outputs show paths relative to the
+    assignment (``relative_paths``: the notebook's folder, where the kernel ran).
     """
 
     @default("sanitize_html")
     def _sanitize_html_default(self):
         return True
 
+    def _preprocess(self, nb, resources):
+        nb, resources = super()._preprocess(nb, resources)
+        folder = (resources.get("metadata") or {}).get("path")
+        assignment = (resources.get("nbgrader") or {}).get("assignment")
+        return relative_paths(nb, [os.path.abspath(folder)] if folder else [], assignment), resources
+
+    @pass_context
+    def markdown2html(self, context, source):
+        """nbconvert's markdown filter, with each formula a placeholder of ``self.formulas``."""
+        cell = context.get("cell", {})
+        renderer = MathMLRenderer(
+            self.formulas, escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer).render(source)
+
     def from_notebook_node(self, nb, resources=None, **kw):
+        self.formulas = Formulas()
         output, resources = super().from_notebook_node(nb, resources, **kw)
-        return secure_html(output), resources
+        soup = secure_soup(output)
+        converted, failed = self.formulas.insert(soup)
+        if failed:
+            self.log.warning("%d formula(s) shown as TeX (latex2mathml cannot convert them): %s",
+                             len(failed), "; ".join(failed[:5]))
+        resources.setdefault("cs231n", {})["formulas"] = {"mathml": converted, "tex": failed}
+        return serialize(soup), resources
 

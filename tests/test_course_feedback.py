@@ -12,6 +12,12 @@ Oracles, each independent of the code under test:
   BeautifulSoup, which the sanitizer uses) and every tag, attribute and comment checked;
   attacks are the usual XSS cheat-sheet vectors. An optional check loads the pages in
   headless Chromium (skipped when it is not installed).
+- Formulas: the MathML is read back with BeautifulSoup and compared with what the TeX
+  means, counted by hand ($[0, 1]$: two numbers; a 2x2 matrix: 2 rows, 4 cells); the
+  elements allowed are MathML Core's, listed here from the specification; every formula
+  the markdown parser finds in notebooks/*.ipynb must convert with nothing dropped.
+- Paths: a real folder made with grade.py's SCRATCH_PREFIX, an IPython traceback line
+  as the sandbox writes it, and texts that look like paths but are not in the assignment.
 """
 
 import base64
@@ -20,6 +26,8 @@ import html
 import re
 import shutil
 import subprocess
+import sysconfig
+import tempfile
 import xml.sax.saxutils
 from html.parser import HTMLParser
 from pathlib import Path
@@ -34,11 +42,15 @@ from nbgrader.utils import determine_grade
 from traitlets import TraitError
 from traitlets.config import Config
 
+from nbconvert.filters.markdown_mistune import MarkdownWithMath
+
 from cs231n_course.feedback import (
     FEEDBACK_CSP, KEPT_FOR_GRADING, MIN_HIDDEN_LINE, CapOutputs, RedactHiddenOutputs,
-    SecureFeedbackExporter, secure_feedback_folder, secure_html,
+    SecureFeedbackExporter, path_rewriter, secure_feedback_folder, secure_html,
 )
-from cs231n_course.preprocessors import HIDDEN_MARKERS, RedactHiddenTracebacks
+from cs231n_course.feedback_math import MATHML_ATTRIBUTES, Formulas, MathMLRenderer, mathml_tree
+from cs231n_course.grade import SCRATCH_PREFIX
+from cs231n_course.preprocessors import HIDDEN_MARKERS, RedactHiddenTracebacks, StrictClearHiddenTests
 
 # Written here, wider than the module's: any CSI sequence (ECMA-48), as a terminal reads it.
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -458,11 +470,16 @@ def assert_safe(page):
     parsed = Page(page)
     names = [name for name, _, _ in parsed.tags]
     assert parsed.comments == []
-    for banned in ("script", "iframe", "object", "embed", "svg", "math", "link", "base", "form", "noscript",
-                   "frame", "applet", "template", "textarea", "xmp", "plaintext"):
+    for banned in ("script", "iframe", "object", "embed", "svg", "link", "base", "form", "noscript",
+                   "frame", "applet", "template", "textarea", "xmp", "plaintext", "mglyph", "maction",
+                   "annotation-xml", "semantics"):
         assert banned not in names, page
     for name, attrs, parents in parsed.tags:
         assert not [a for a in attrs if a.startswith("on")], (name, attrs)
+        if "math" in parents:     # inside a formula: presentation MathML, no link
+            assert name in MATHML_PRESENTATION and name != "math", (name, parents)
+        if "math" in parents or name == "math":
+            assert not {"href", "src", "xlink:href", "actiontype"} & set(attrs), (name, attrs)
         for key in ("href", "src", "action", "formaction", "data", "xlink:href"):
             if key in attrs:
                 assert not compact_url(attrs[key]).startswith(("javascript:", "vbscript:", "data:text")), attrs
@@ -490,6 +507,14 @@ def assert_csp_first(page):
     assert directives["img-src"] == ["data:"]
     assert set(directives.get("style-src", [])) <= {"'unsafe-inline'"}   # no style from the network
     assert sum(1 for name, a, _ in Page(page).tags if a.get("http-equiv") == "Content-Security-Policy") == 1
+
+
+# MathML Core's presentation elements (w3.org/TR/mathml-core), written here; mglyph,
+# maction, semantics and annotation-xml (images, actions, HTML islands) left out.
+MATHML_PRESENTATION = frozenset("""
+    math mi mn mo ms mspace mtext mrow mfrac msqrt mroot mstyle merror mpadded mphantom msub msup
+    msubsup munder mover munderover mmultiscripts mprescripts none mtable mtr mtd menclose
+""".split())
 
 
 def page_with(body):
@@ -714,3 +739,224 @@ def test_an_image_from_another_host_loses_its_source(src):
 def test_an_inline_or_same_host_image_keeps_its_source(src):
     page = secure_html(f'<html><head></head><body><img src="{src}" alt="plot"></body></html>')
     assert BeautifulSoup(page, "html.parser").find("img")["src"] == src
+
+
+# --- formulas as MathML, made when the page is built ------------------------------------------
+
+
+def math_notebook(*sources):
+    """A notebook of markdown cells (no nbgrader metadata: the feedback template renders them too)."""
+    nb = new_notebook(cells=[new_markdown_cell(source) for source in sources])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def exported(nb, config=None, resources=None):
+    """(page, resources) from the exporter with nbgrader's feedback template."""
+    return SecureFeedbackExporter(config=config or feedback_config()).from_notebook_node(
+        nb, resources=copy.deepcopy(resources or FEEDBACK_RESOURCES))
+
+
+def math_elements(page):
+    """Each <math> of the page as (display, names of the elements inside it in order, its text)."""
+    soup = BeautifulSoup(page, "html.parser")
+    return [(math.get("display"), [tag.name for tag in math.find_all(True)], math.get_text())
+            for math in soup.find_all("math")]
+
+
+def without_data_urls(page):
+    return re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", "data:", page)
+
+
+@pytest.mark.parametrize("config", [feedback_config(), Config()], ids=["nbgrader-feedback-template", "lab-template"])
+def test_formulas_become_mathml_with_no_script_and_no_network(config):
+    nb = math_notebook("Pixels are scaled to $[0, 1]$ first.",
+                       "The output size is\n\n$$H' = 1 + \\frac{H + 2P - HH}{S}$$\n\nfor each side.",
+                       "\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}")
+    page, resources = exported(nb, config)
+    assert_safe(page)
+    found = math_elements(page)
+    assert [display for display, _, _ in found] == ["inline", "block", "block"]
+    inline, fraction, matrix = found
+    assert inline[2] == "[0,1]" and inline[1].count("mn") == 2          # [ 0 , 1 ]: two numbers
+    assert "mfrac" in fraction[1]
+    assert matrix[1].count("mtr") == 2 and matrix[1].count("mtd") == 4
+    assert "$[0, 1]$" not in page and "\\frac" not in page              # no TeX left to typeset
+    assert resources["cs231n"]["formulas"] == {"mathml": 3, "tex": []}
+    lowered = without_data_urls(page).lower()
+    assert "<script" not in lowered and "mathjax" not in lowered and "cdn" not in lowered
+    assert not re.search(r"""\ssrc\s*=\s*["']?(https?:)?//""", lowered)
+
+
+def test_a_dollar_in_code_or_escaped_is_not_a_formula():
+    page, resources = exported(math_notebook("`cost = $5 + $6` and \\$7 or \\$8, but $x$ is one."))
+    assert [text for _, _, text in math_elements(page)] == ["x"]
+    assert "cost = $5 + $6" in page and "$7 or $8" in page
+
+
+HOSTILE_FORMULAS = {
+    "script-as-tex": "$<script>document.title = 'pwned-tex'</script>$",
+    "tag-in-text": "$\\text{<img src=x onerror=\"document.title = 'pwned-text'\">}$",
+    "href": "$\\href{javascript:document.title='pwned-href'}{click}$",
+    "close-math": "$$\\text{</mtext></math><script>document.title = 'pwned-close'</script>}$$",
+    "entity": "$\\text{&lt;script&gt;document.title = 'pwned-entity'&lt;/script&gt;}$",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_FORMULAS)
+def test_a_hostile_formula_is_escaped_text_inside_mathml(name):
+    page, _ = exported(math_notebook(HOSTILE_FORMULAS[name]))
+    parsed = assert_safe(page)
+    assert [tag for tag, _, _ in parsed.tags if tag in ("script", "img")] == []
+    assert not [attrs for _, attrs, _ in parsed.tags if "javascript:" in " ".join(attrs.values())]
+    assert "<script" not in page
+    texts = [text for _, _, text in math_elements(page)]
+    assert len(texts) == 1
+    if name == "href":                                                  # the link is dropped, the text kept
+        assert texts == ["click"] and "pwned" not in page
+    else:
+        assert "pwned" in texts[0] and "<" in texts[0] and "&lt;" in page   # shown as text, escaped
+
+
+def test_a_forged_placeholder_stays_text():
+    formulas = Formulas()
+    forged = "\ue000" + "0" * 16 + ":0\ue001"                          # the format, a wrong key
+    page, _ = exported(math_notebook(f"$x$ and {forged}"))
+    assert forged in page and len(math_elements(page)) == 1
+    assert formulas.key != Formulas().key                               # a new key per page
+
+
+def test_a_formula_latex2mathml_cannot_convert_stays_as_its_tex_source():
+    page, resources = exported(math_notebook("Broken: $\\frac{1}{$ and fine: $y$."))
+    assert [text for _, _, text in math_elements(page)] == ["y"]
+    assert "$\\frac{1}{$" in html.unescape(page)
+    assert resources["cs231n"]["formulas"] == {"mathml": 1, "tex": ["$\\frac{1}{$"]}
+
+
+def test_a_formula_in_an_image_alt_text_is_its_source():
+    page, _ = exported(math_notebook("![plot of $x^2$](figures/plot.png)"))
+    alts = [attrs.get("alt") for name, attrs, _ in Page(page).tags if name == "img"]
+    assert alts == ["plot of $x^2$"] and "\ue000" not in page
+
+
+def test_the_mathml_page_is_unchanged_by_secure_html_again():
+    """grade.py runs secure_feedback_folder on the written pages: the formulas must stay."""
+    page, _ = exported(math_notebook("$\\hat m = \\frac{m}{1 - \\beta_1^t}$ and $$\\sum_i x_i^2$$"))
+    again = secure_html(page)
+    assert math_elements(again) == math_elements(page) and len(math_elements(page)) == 2
+    assert re.sub(r"\s+", " ", again) == re.sub(r"\s+", " ", page)
+
+
+def notebook_formulas():
+    """(notebook, TeX, display) of every formula the markdown parser finds in notebooks/*.ipynb."""
+    import nbformat
+
+    found = []
+    for path in sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb")):
+        formulas = Formulas()
+        renderer = MathMLRenderer(formulas, escape=False)
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                MarkdownWithMath(renderer=renderer).render(cell.source)
+        found += [(path.name, tex, display) for tex, display, _ in formulas.items]
+    return found
+
+
+def test_every_formula_of_the_notebooks_converts_with_nothing_dropped():
+    formulas = notebook_formulas()
+    assert len(formulas) > 400, len(formulas)                           # 569 when this was written
+    failed, dropped = [], []
+    for name, tex, display in formulas:
+        tree = mathml_tree(tex, display)
+        if tree is None:
+            failed.append((name, tex))
+            continue
+        for element in tree.iter():
+            local = element.tag.rsplit("}", 1)[-1]
+            extra = {key for key in element.attrib if key not in MATHML_ATTRIBUTES} - {"xmlns"}
+            if local not in MATHML_PRESENTATION or extra:
+                dropped.append((name, tex, local, extra))
+            if (element.text or "").strip() in ("&", "\\"):                # an alignment mark shown as is
+                dropped.append((name, tex, local, element.text))
+    assert failed == [], f"{len(failed)} of {len(formulas)} formulas do not convert: {failed[:5]}"
+    assert dropped == [], f"{len(dropped)} elements or attributes would be dropped: {dropped[:5]}"
+
+
+def test_an_aligned_environment_is_a_table_of_right_and_left_columns():
+    tex = "\\begin{aligned} y &= a + b \\\\ &= c \\end{aligned}"
+    page, _ = exported(math_notebook(f"$${tex}$$"))
+    table = BeautifulSoup(page, "html.parser").find("math").find("mtable")
+    cells = [[(td.get("columnalign"), td.get_text()) for td in tr.find_all("mtd")] for tr in table.find_all("mtr")]
+    assert cells == [[("right", "y"), ("left", "=a+b")], [("right", ""), ("left", "=c")]]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium is not installed")
+def test_hostile_formulas_run_no_script_in_a_browser(tmp_path):
+    page, _ = exported(math_notebook(*HOSTILE_FORMULAS.values()))
+    assert browser_title(page, tmp_path) == "01_tiny"
+
+
+# --- paths relative to the assignment --------------------------------------------------------
+
+SANDBOX_FRAME = ("\x1b[36mFile \x1b[39m\x1b[32m/assignment/cs231n_lib/checks/dropout.py:615\x1b[39m, in "
+                 "\x1b[36mcheck_conventions\x1b[39m\x1b[34m(p_library)\x1b[39m")
+
+
+def test_a_sandboxed_traceback_names_files_relative_to_the_assignment():
+    rewrite = path_rewriter()
+    assert rewrite(SANDBOX_FRAME) == SANDBOX_FRAME.replace("/assignment/", "")
+    assert ANSI.sub("", rewrite(SANDBOX_FRAME)).startswith("File cs231n_lib/checks/dropout.py:615, in")
+
+
+def test_the_graders_scratch_folder_is_cut_up_to_the_assignment():
+    """A real folder made the way grade.py makes its scratch folder."""
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch:
+        rewrite = path_rewriter(assignment="ps06")
+        assert rewrite(f"File {scratch}/copies/alice/ps06/cs231n_lib/layers.py:12") == \
+            "File cs231n_lib/layers.py:12"
+        assert rewrite(f"open('{scratch}/sockets/kernel-1.json')") == "open('sockets/kernel-1.json')"
+        assert scratch not in rewrite(f"cwd: {scratch}") and "cs231n-grading" not in rewrite(f"cwd: {scratch}")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("File /course/autograded/alice/ps06/cs231n_lib/layers.py:3", "File cs231n_lib/layers.py:3"),
+    ("FileNotFoundError: '/course/autograded/alice/ps06/data/x.npz'", "FileNotFoundError: 'data/x.npz'"),
+    ("os.getcwd() == /course/autograded/alice/ps06", "os.getcwd() == ."),
+    ("/assignment\n/assignment/a.py", ".\na.py"),
+    # not a path in the assignment: left as written
+    ("/assignments/x, foo/assignment/x, /assignmentx, /assignment.py", None),
+    ("/course/autograded/alice/ps066/x.py", None),
+])
+def test_paths_in_the_assignment_and_only_those_become_relative(text, expected):
+    assert path_rewriter(["/course/autograded/alice/ps06"], "ps06")(text) == (text if expected is None else expected)
+
+
+def test_a_warning_from_the_graders_python_starts_at_site_packages():
+    folder = sysconfig.get_paths()["purelib"]
+    warning = f"{folder}/joblib/_multiprocessing_helpers.py:44: UserWarning: [Errno 13] Permission denied."
+    assert path_rewriter()(warning) == "site-packages/joblib/_multiprocessing_helpers.py:44: UserWarning: " \
+                                        "[Errno 13] Permission denied."
+
+
+def test_the_feedback_page_shows_relative_paths_and_the_hidden_lines_stay_redacted(tmp_path):
+    folder = tmp_path / "autograded" / "alice" / "ps06"
+    secret = "assert hidden_total('/assignment/data') == 41.75"
+    check = check_cell("\n".join(["assert True", HIDDEN_MARKERS[0], secret, HIDDEN_MARKERS[1]]))
+    check.outputs = [
+        new_output("error", ename="ValueError", evalue=f"no file {folder}/data/x.npz",
+                   traceback=[SANDBOX_FRAME, f"File {folder}/cs231n_lib/layers.py:7", f"ValueError: no file {folder}/data/x.npz"]),
+        stdout(f"hook: {secret}\n")]
+    nb = math_notebook("Scaled to $[0, 1]$.")
+    nb.cells.append(check)
+    check.metadata.nbgrader["score"] = 0
+    config = feedback_config()
+    config.SecureFeedbackExporter.preprocessors = [RedactHiddenTracebacks, RedactHiddenOutputs,
+                                                  StrictClearHiddenTests]
+    resources = {**copy.deepcopy(FEEDBACK_RESOURCES), "metadata": {"path": str(folder)}}
+    resources["nbgrader"]["assignment"] = "ps06"
+    page, _ = exported(nb, config, resources)
+    text = ANSI.sub("", html.unescape(BeautifulSoup(page, "html.parser").get_text()))
+    assert "cs231n_lib/checks/dropout.py:615" in text and "cs231n_lib/layers.py:7" in text
+    assert "no file data/x.npz" in text
+    assert "/assignment/" not in text and str(tmp_path) not in text
+    assert "hidden_total" not in text                                   # redacted before the paths changed
