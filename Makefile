@@ -1,7 +1,8 @@
 # cs231n-course: one virtual environment in .venv, made on first use.
 #
 #   make lab                        start JupyterLab on your workspace/ (built from
-#                                   the student release on first use, updated after)
+#                                   the student release on first use, updated after);
+#                                   workspace/solutions/ links to the model solutions
 #   make lab LAB_ARGS="--no-browser --port 8899"
 #   make test                       library tests + notebook checks (nbval)
 #   make bench                      speed benchmarks (benchmarks/), not part of make test
@@ -31,13 +32,20 @@ RELEASE_INPUTS := $(wildcard notebooks/*.ipynb cs231n_lib/*.py cs231n_lib/*/*.py
 .PHONY: lab test bench clean distclean
 .DELETE_ON_ERROR:
 
-# The workspace update never overwrites a file you changed (see README).
-# CS231N_DATA points the workspace's library at datasets/ of this checkout.
+# The workspace update never overwrites a file you changed, and running the
+# solution notebooks (which rebuilds the release) is not a course update (see README).
+# The student's lab: nbgrader's instructor tools off, Validate kept, for this launch
+# only (JUPYTER_CONFIG_PATH; see cs231n_course/lab_config.py); a plain `jupyter lab`
+# still has them. CS231N_DATA points the workspace's library at datasets/ of this checkout.
+STUDENT_LAB_CONFIG := build/student-lab
 lab: $(RELEASE_ZIP)
 	$(VPY) -m cs231n_course workspace
+	$(VPY) -m cs231n_course.lab_config --config-dir $(STUDENT_LAB_CONFIG) --workspace workspace
 	@root_flag=; if [ "$$(id -u)" = 0 ]; then root_flag=--allow-root; fi; \
-	echo "Starting JupyterLab on workspace/ (Ctrl-C to stop); solutions to compare with are in notebooks/"; \
+	echo "Starting JupyterLab on workspace/ (Ctrl-C to stop); model solutions: workspace/solutions/"; \
 	CS231N_DATA="$${CS231N_DATA:-$(CURDIR)/datasets}"; export CS231N_DATA; \
+	JUPYTER_CONFIG_PATH="$(CURDIR)/$(STUDENT_LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"; \
+	export JUPYTER_CONFIG_PATH; \
 	exec $(VPY) -m jupyter lab --ServerApp.root_dir="$(CURDIR)/workspace" $$root_flag $(LAB_ARGS)
 
 $(RELEASE_ZIP): $(RELEASE_INPUTS) $(LAB_STAMP)

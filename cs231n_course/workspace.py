@@ -6,9 +6,17 @@ lost.
 
 How it tells the student's work apart from the course's files: the manifest
 ``workspace/.course-manifest.json`` records the sha256 of every file as the
-course last delivered it (``{"format": 1, "files": {relpath: sha256}}``). A
-file whose bytes no longer match is one the student changed. For each file of
-the release:
+course last delivered it (``{"format": 1, "files": {relpath: sha256}, "course":
+{relpath: sha256}}``; older manifests lack ``"course"``). A file whose bytes no
+longer match is one the student changed, even if only its outputs differ:
+running a notebook makes it theirs, so it is never overwritten.
+
+Whether the *course* changed a notebook is decided on what it teaches, not on its
+bytes: the types and sources of its cells with their nbgrader metadata and tags
+(``course_digest``; recorded under ``"course"``). Outputs, execution counts,
+cell ids and notebook or cell metadata (kernelspec, Python version, widget ids:
+what running the solution notebooks rewrites) never count as a course change.
+Other files are compared byte for byte. For each file of the release:
 
 ==========================  ===========================  ==========================
 in the workspace             course changed it?           what happens
@@ -16,6 +24,7 @@ in the workspace             course changed it?           what happens
 missing, never delivered     (new file)                   copied in: ``added``
 missing, delivered before    any                          copied back: ``restored``
 same bytes as the release    any                          nothing
+same course content          any                          nothing
 as delivered (untouched)     yes                          replaced: ``updated``
 changed by the student       no                           nothing
 changed by the student       yes                          left as is; the course's
@@ -28,6 +37,10 @@ A symlink anywhere on a file's path inside the workspace counts as a student
 change: the course never writes through one. Files delivered earlier that the
 release no longer holds are left in place and reported once, in
 ``removed_from_course``; from then on they are the student's own.
+
+"Course changed it?" compares the release with the version the manifest
+recorded; when the course did not change, that record stays as it was, so a file
+the student never touched keeps matching it and still takes later updates.
 
 After ``kept``, the manifest records the version put in ``course-updates/``:
 the student is told once, not at every start, and once they adopt that
@@ -103,9 +116,8 @@ def sync_workspace(release_dir, workspace_dir):
     # Plan everything first, so that an error leaves the workspace untouched.
     manifest, plan = {}, []
     for rel, source in sources.items():
-        new = _sha256(source.read_bytes())
-        manifest[rel] = new
-        action = _decide(delivered.get(rel), _current_state(workspace, rel), new)
+        new = _version(rel, source.read_bytes())
+        action, manifest[rel] = _decide(delivered.get(rel), _current_state(workspace, rel), new)
         if action == "kept":
             _require_writable_update(workspace, rel)
         if action is not None:
@@ -117,11 +129,54 @@ def sync_workspace(release_dir, workspace_dir):
     workspace.mkdir(parents=True, exist_ok=True)
     for rel, source, action in plan:
         target = workspace / UPDATES_DIR / rel if action == "kept" else workspace / rel
-        manifest[rel] = _copy_atomic(source, target)
+        _copy_atomic(source, target)
         getattr(report, action).append(rel)
     if report.first_build or manifest != delivered:
         _write_manifest(workspace / MANIFEST_NAME, manifest)
     return report
+
+
+def course_digest(rel, data):
+    """The sha256 of what a file means to the course: for a notebook, its cells' types,
+    sources, nbgrader metadata and tags; for any other file (or a notebook that is not
+    valid JSON), its bytes.
+    """
+    if rel.endswith(".ipynb"):
+        cells = _notebook_cells(data)
+        if cells is not None:
+            return _sha256(json.dumps(cells, sort_keys=True).encode("utf-8"))
+    return _sha256(data)
+
+
+def _notebook_cells(data):
+    """The course content of a notebook's cells as plain data, or None if it is not a notebook."""
+    try:
+        cells = json.loads(data)["cells"]
+        return [
+            {
+                "cell_type": cell["cell_type"],
+                "source": "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"],
+                "nbgrader": cell.get("metadata", {}).get("nbgrader", {}),
+                "tags": sorted(cell.get("metadata", {}).get("tags", [])),
+            }
+            for cell in cells
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+@dataclass(frozen=True)
+class _Version:
+    """One version of a file: the sha256 of its bytes and its ``course_digest``
+    (None when unknown: a manifest written before digests were recorded).
+    """
+
+    sha256: str
+    course: str = None
+
+
+def _version(rel, data):
+    return _Version(_sha256(data), course_digest(rel, data))
 
 
 def format_report(report, workspace_dir):
@@ -162,7 +217,7 @@ def _release_files(release):
 
 
 def _load_manifest(path):
-    """Return {relpath: sha256} from the manifest, or None if there is none yet."""
+    """Return {relpath: _Version} from the manifest, or None if there is none yet."""
     if not os.path.lexists(path):
         return None
     try:
@@ -170,12 +225,16 @@ def _load_manifest(path):
     except (OSError, ValueError) as error:
         raise _corrupt_manifest(path, f"not readable JSON: {error}") from error
     files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict) or data.get("format") != MANIFEST_FORMAT:
+    course = data.get("course") if isinstance(data, dict) else None
+    if not isinstance(files, dict) or not isinstance(course, (dict, type(None))) \
+            or data.get("format") != MANIFEST_FORMAT:
         raise _corrupt_manifest(path, f'expected {{"format": {MANIFEST_FORMAT}, "files": {{...}}}}')
-    for rel, digest in files.items():
+    for rel, digest in [*files.items(), *(course or {}).items()]:
         if not _is_sha256(digest):
             raise _corrupt_manifest(path, f"the entry for {rel} is not a sha256")
-    return files
+    if course is None:  # written before course digests were recorded: they are unknown
+        return {rel: _Version(digest) for rel, digest in files.items()}
+    return {rel: _Version(digest, course.get(rel, digest)) for rel, digest in files.items()}
 
 
 def _corrupt_manifest(path, problem):
@@ -190,32 +249,44 @@ def _corrupt_manifest(path, problem):
 
 
 def _decide(delivered, current, new):
-    """Return what to do with one release file: an action name, or None for nothing.
+    """Return (action, version to record): an action name or None for nothing.
 
-    delivered: sha256 the manifest recorded, or None if never delivered;
-    current: sha256 in the workspace, or _MISSING / _BLOCKED; new: the release's sha256.
+    delivered: the _Version the manifest recorded, or None if never delivered;
+    current: the workspace's _Version, or _MISSING / _BLOCKED; new: the release's _Version.
     """
     if current == _MISSING:
-        return "added" if delivered is None else "restored"
-    if current == new:
-        return None
+        return ("added" if delivered is None else "restored"), new
+    readable = current != _BLOCKED
+    if readable and current.sha256 == new.sha256:
+        return None, new
+    untouched = readable and delivered is not None and current.sha256 == delivered.sha256
+    if untouched:
+        delivered = current  # its course digest is known even from an older manifest
+    if readable and current.course == new.course:
+        # Already the course's content (run, or copied from course-updates/): nothing to deliver.
+        return None, (delivered if untouched else new)
     if delivered is None:
-        return "kept"  # the student's own file has the name of a new course file
-    if new == delivered:
-        return None  # only the student changed it
-    if current == delivered:
-        return "updated"
-    return "kept"
+        return "kept", new  # the student's own file has the name of a new course file
+    if _same_course(delivered, new):
+        return None, delivered  # only the student changed it, or only outputs or metadata changed
+    return ("updated" if untouched else "kept"), new
+
+
+def _same_course(delivered, new):
+    """True if the course did not change the file between two releases."""
+    if delivered.course is None:  # recorded by an older version: only the bytes are known
+        return delivered.sha256 == new.sha256
+    return delivered.course == new.course
 
 
 def _current_state(workspace, rel):
-    """Return the workspace file's sha256, _MISSING, or _BLOCKED (do not write there)."""
+    """Return the workspace file's _Version, _MISSING, or _BLOCKED (do not write there)."""
     if _is_blocked(workspace, rel):
         return _BLOCKED
     path = workspace / rel
     if not os.path.lexists(path):
         return _MISSING
-    return _sha256(path.read_bytes())
+    return _version(rel, path.read_bytes())
 
 
 def _is_blocked(workspace, rel):
@@ -250,15 +321,20 @@ def _require_writable_update(workspace, rel):
 
 
 def _copy_atomic(source, target):
-    """Copy ``source`` (bytes and permission bits) to ``target``; return the bytes' sha256."""
-    data = source.read_bytes()
-    _write_atomic(target, data, mode=stat.S_IMODE(source.stat().st_mode))
-    return _sha256(data)
+    """Copy ``source`` (bytes and permission bits) to ``target``."""
+    _write_atomic(target, source.read_bytes(), mode=stat.S_IMODE(source.stat().st_mode))
 
 
-def _write_manifest(path, files):
-    """Write the manifest atomically, as sorted, indented JSON."""
-    text = json.dumps({"format": MANIFEST_FORMAT, "files": files}, indent=2, sort_keys=True)
+def _write_manifest(path, versions):
+    """Write the manifest atomically, as sorted, indented JSON.
+
+    ``"course"`` holds the course digests that differ from the bytes' sha256 (notebooks).
+    """
+    files = {rel: version.sha256 for rel, version in versions.items()}
+    course = {rel: version.course for rel, version in versions.items()
+              if version.course not in (None, version.sha256)}
+    content = {"format": MANIFEST_FORMAT, "files": files, "course": course}
+    text = json.dumps(content, indent=2, sort_keys=True)
     _write_atomic(path, (text + "\n").encode("utf-8"), mode=0o644)
 
 

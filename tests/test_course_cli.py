@@ -239,3 +239,27 @@ def test_validate_with_the_code_solved_and_written_answers_left_for_later_exits_
     result = validations["results"]["code_solved"]
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all public tests pass" in result.stdout
+    assert [line.strip() for line in result.stdout.splitlines() if "to write:" in line] == [
+        f"- to write: Inline question {n}" for n in (1, 2, 3)]
+
+
+def test_validate_lists_what_passed_and_the_whole_check_message():
+    from types import SimpleNamespace
+
+    from cs231n_course.validate import summarize
+
+    message = ("\x1b[1;31mCheck failed:\x1b[0m dropout_backward on p 0.5: expected dx, got something else.\n"
+               "Hint: reuse the mask\n\nPassed before this check in this run (1):\n  OK: forward")
+    results = {"failed": [{"source": "check_dropout_backward(dropout_forward, dropout_backward)",
+                           "raw_error": message}]}
+    passed = [SimpleNamespace(source="# the forward pass\ncheck_dropout_forward(dropout_forward)")]
+    lines, ok = summarize(Path("06_dropout.ipynb"), results, passed)
+    assert not ok
+    assert lines == [
+        "06_dropout.ipynb: 1 test(s) fail",
+        "  passed: 1 test(s)",
+        "    OK  check_dropout_forward(dropout_forward)",
+        "  - the test starting 'check_dropout_backward(dropout_forward, dropout_backward)':",
+        "      Check failed: dropout_backward on p 0.5: expected dx, got something else.",
+        "      Hint: reuse the mask",
+    ]

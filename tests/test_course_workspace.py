@@ -104,7 +104,7 @@ def test_first_build_copies_every_file_and_writes_the_manifest(tmp_path, release
     assert report.updated == report.restored == report.kept == report.removed_from_course == []
     assert read_tree(workspace) == {**COURSE, ".course-manifest.json": ANY_BYTES}
     manifest = json.loads((workspace / ".course-manifest.json").read_text())
-    assert manifest == {"format": 1, "files": {rel: sha256(data) for rel, data in COURSE.items()}}
+    assert manifest == {"format": 1, "files": {rel: sha256(data) for rel, data in COURSE.items()}, "course": {}}
     expected = f"Workspace: {workspace.as_posix()}/ built from {release.as_posix()} (4 files)."
     assert format_report(report, workspace) == expected
 
@@ -416,3 +416,140 @@ def test_a_later_report_lists_each_kind_on_its_own_line(release, workspace):
         "to compare: cs231n_lib/layers.py",
         "No longer part of the course (left as is): 02_convolution.ipynb",
     ]
+
+
+# --- Notebooks: the course changed only if what it teaches changed -----------------------
+#
+# Oracle: notebooks written here as plain JSON, in the two forms the issue saw: as
+# released (no outputs, one kernelspec) and as JupyterLab saves them after a run
+# (another kernelspec and Python version, cell metadata, outputs, execution counts).
+
+
+def notebook(sources, points=2, run=None):
+    """The bytes of a notebook with a markdown cell, a code cell and a graded test cell.
+
+    run: None for the released form, or a label for a run: run-specific metadata and outputs.
+    """
+    markdown, code, test = sources
+    cells = [
+        {"cell_type": "markdown", "id": "a1", "metadata": {}, "source": [markdown]},
+        {"cell_type": "code", "id": "b2", "metadata": {"nbgrader": {"grade_id": "ex", "solution": True}},
+         "execution_count": None, "outputs": [], "source": [code]},
+        {"cell_type": "code", "id": "c3", "execution_count": None, "outputs": [], "source": [test],
+         "metadata": {"nbgrader": {"grade_id": "ex_test", "grade": True, "points": points},
+                      "tags": ["raises-exception"]}},
+    ]
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    if run is not None:
+        meta = {"kernelspec": {"name": f"venv-{run}", "display_name": run},
+                "language_info": {"name": "python", "version": f"3.11.{len(run)}"}, "widgets": {run: {}}}
+        for count, cell in enumerate(cells[1:], start=1):
+            cell["id"] = f"{cell['id']}-{run}"
+            cell["execution_count"] = count
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [f"ran {run}\n"]}]
+            cell["metadata"]["execution"] = {"iopub.execute_input": run}
+        cells[0]["metadata"]["collapsed"] = True
+    return (json.dumps({"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": 5},
+                       indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+V1 = ("# Convolution", "out = None  # YOUR CODE HERE", "check_conv(out)")
+NB = "02_convolution.ipynb"
+
+
+@pytest.fixture
+def nb_release(tmp_path):
+    folder = tmp_path / "release" / "cs231n"
+    write_files(folder, {NB: notebook(V1), "cs231n_lib/layers.py": b"# layers\n"})
+    return folder
+
+
+@pytest.fixture
+def nb_workspace(tmp_path, nb_release):
+    folder = tmp_path / "workspace"
+    sync_workspace(nb_release, folder)
+    return folder
+
+
+def test_a_release_differing_only_in_outputs_and_metadata_is_no_course_update(nb_release, nb_workspace):
+    released = notebook(V1)
+    (nb_release / NB).write_bytes(notebook(V1, run="lab"))  # the solution notebooks were run
+    before = snapshot(nb_workspace)
+
+    report = sync_workspace(nb_release, nb_workspace)
+
+    assert format_report(report, nb_workspace) == ""
+    assert snapshot(nb_workspace) == before  # not even the manifest was rewritten
+    assert (nb_workspace / NB).read_bytes() == released
+    assert manifest_files(nb_workspace)[NB] == sha256(released)
+
+
+def test_a_notebook_the_student_only_ran_is_theirs_and_never_overwritten(nb_release, nb_workspace):
+    ran = notebook(V1, run="student")
+    (nb_workspace / NB).write_bytes(ran)
+    v2 = ("# Convolution", "out = None  # YOUR CODE HERE", "check_conv(out, hint=True)")
+    (nb_release / NB).write_bytes(notebook(v2))
+
+    report = sync_workspace(nb_release, nb_workspace)
+
+    assert report.kept == [NB] and report.updated == []
+    assert (nb_workspace / NB).read_bytes() == ran
+    assert (nb_workspace / "course-updates" / NB).read_bytes() == notebook(v2)
+
+
+def test_a_run_notebook_and_a_run_release_give_no_course_update(nb_release, nb_workspace):
+    ran = notebook(V1, run="student")
+    (nb_workspace / NB).write_bytes(ran)
+    (nb_release / NB).write_bytes(notebook(V1, run="instructor"))
+
+    report = sync_workspace(nb_release, nb_workspace)
+
+    assert format_report(report, nb_workspace) == ""
+    assert (nb_workspace / NB).read_bytes() == ran
+    assert not (nb_workspace / "course-updates").exists()
+
+
+def test_an_untouched_notebook_still_takes_a_real_update_after_metadata_only_releases(nb_release, nb_workspace):
+    (nb_release / NB).write_bytes(notebook(V1, run="first"))
+    sync_workspace(nb_release, nb_workspace)
+    v2 = ("# Convolution, revised", *V1[1:])
+    (nb_release / NB).write_bytes(notebook(v2))
+
+    report = sync_workspace(nb_release, nb_workspace)
+
+    assert report.updated == [NB] and report.kept == []
+    assert (nb_workspace / NB).read_bytes() == notebook(v2)
+
+
+@pytest.mark.parametrize("change", ["points", "cell type", "tag"])
+def test_a_change_of_points_cell_type_or_tags_is_a_course_change(nb_release, nb_workspace, change):
+    data = json.loads(notebook(V1))
+    if change == "points":
+        data["cells"][2]["metadata"]["nbgrader"]["points"] = 3
+    elif change == "cell type":
+        data["cells"][0]["cell_type"] = "raw"
+    else:
+        data["cells"][2]["metadata"]["tags"] = []
+    changed = json.dumps(data).encode("utf-8")
+    (nb_release / NB).write_bytes(changed)
+
+    report = sync_workspace(nb_release, nb_workspace)
+
+    assert report.updated == [NB]
+    assert (nb_workspace / NB).read_bytes() == changed
+
+
+def test_a_manifest_without_course_digests_learns_them_from_an_untouched_file(nb_release, nb_workspace):
+    manifest = nb_workspace / ".course-manifest.json"
+    old = json.loads(manifest.read_text())
+    del old["course"]  # as written before course digests were recorded
+    manifest.write_text(json.dumps(old))
+    (nb_release / NB).write_bytes(notebook(V1, run="lab"))
+
+    report = sync_workspace(nb_release, nb_workspace)
+
+    assert format_report(report, nb_workspace) == ""
+    assert (nb_workspace / NB).read_bytes() == notebook(V1)
+    recorded = json.loads(manifest.read_text())
+    assert recorded["files"][NB] == sha256(notebook(V1))
+    assert set(recorded["course"]) == {NB}
