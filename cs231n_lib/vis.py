@@ -24,6 +24,7 @@ import numbers
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from cs231n_lib.validation import require_non_negative_int, require_positive_int
 
@@ -88,13 +89,18 @@ def visualize_grid(Xs, ubound=255.0, padding=1, *, layout="NHWC"):
     return grid[:, :, 0] if gray else grid
 
 
-def show_filters(w, ax=None, title=None):
-    """Show first-layer filters as one tiled image, each filter rescaled on its own.
+def show_filters(w, ax=None, title=None, *, scale="each"):
+    """Show first-layer filters as one tiled image.
 
     Inputs:
     - w: (F, C, HH, WW) filter weights
     - ax: Axes to draw on; a new figure is made only when ax is None
     - title: optional Axes title
+    - scale: 'each' (the default) rescales every filter on its own, so its
+      smallest weight is dark and its largest bright, whatever their size;
+      'shared' draws all filters on one colour scale, symmetric about 0,
+      from -m to +m with m = max |w|, and adds a colour bar labelled with
+      what the colours mean (not for RGB filters, C == 3)
     Returns the Axes (ticks removed).
 
     C == 3 is shown as RGB (the filter's colour preference is visible);
@@ -102,9 +108,23 @@ def show_filters(w, ax=None, title=None):
     averaged, mean over c of w[f, c], and shown as a heatmap: a summary of
     what the filter responds to across all its input channels. Showing only
     the first channel would silently hide the rest of the filter.
+
+    With scale='shared', a weight of 0 is the middle of the colour scale, a
+    filter with small weights looks faint next to one with large weights,
+    and the gaps between filters (and unused cells) are left blank (white)
+    so that they cannot be read as weights.
     """
     w = _require_real_array("w", w, ndim=4)
+    if scale not in ("each", "shared"):
+        raise ValueError(f"scale must be 'each' or 'shared', got {scale!r}")
     C = w.shape[1]
+    if scale == "shared":
+        if C == 3:
+            raise ValueError(
+                "scale='shared' draws a heatmap with a colour bar, which RGB filters "
+                f"(w of shape {w.shape}, C == 3) cannot have; use scale='each'"
+            )
+        return _show_filters_shared(w, ax, title)
     if C == 3:
         grid = visualize_grid(w, ubound=1.0, layout="NCHW")
     elif C == 1:
@@ -113,6 +133,40 @@ def show_filters(w, ax=None, title=None):
         grid = visualize_grid(w.mean(axis=1), ubound=1.0)
     ax = _axes_or_new(ax, figsize=(4, 4))
     _show_grid(ax, grid, title)
+    return ax
+
+
+def _show_filters_shared(w, ax, title):
+    """show_filters with scale='shared': one symmetric scale and a colour bar."""
+    C = w.shape[1]
+    maps = (w[:, 0] if C == 1 else w.mean(axis=1)).astype(np.float64)
+    if not np.isfinite(maps).all():
+        f = int(np.flatnonzero(~np.isfinite(maps).reshape(len(maps), -1).all(axis=1))[0])
+        raise ValueError(
+            f"filter {f} contains NaN or inf; training has diverged: lower the learning rate"
+        )
+    F, HH, WW = maps.shape
+    side = _grid_side(F)
+    padding = 1
+    # NaN marks the gaps and unused cells; the colormap draws them as blank.
+    grid = np.full((side * HH + (side - 1) * padding, side * WW + (side - 1) * padding), np.nan)
+    for f in range(F):
+        row, col = divmod(f, side)
+        top, left = row * (HH + padding), col * (WW + padding)
+        grid[top:top + HH, left:left + WW] = maps[f]
+    limit = float(np.abs(maps).max())
+    if limit == 0:
+        limit = 1.0  # all weights 0: any symmetric scale shows them as the middle colour
+    cmap = plt.get_cmap(_HEATMAP_CMAP).with_extremes(bad="white")
+
+    ax = _axes_or_new(ax, figsize=(4.8, 4))
+    image = ax.imshow(grid, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    colorbar.set_label("weight value" if C == 1 else "weight value, mean over input channels")
     return ax
 
 
@@ -177,7 +231,7 @@ def plot_training_history(history, axes=None, *, window=None):
     Left panel: the raw loss as a thin line, its moving average
     mean(loss[t - window + 1 : t + 1]) as a thick one. Right panel: train
     (solid line, circles) and validation (dashed line, squares) accuracy,
-    with epoch 0 the first recorded value.
+    with epoch 0 the first recorded value; its epoch ticks are whole numbers.
     """
     loss, train_acc, val_acc = _read_history(history)
     if len(train_acc) != len(val_acc):
@@ -220,6 +274,8 @@ def plot_training_history(history, axes=None, *, window=None):
     acc_ax.plot(epochs, train_acc, color=_BLUE, linestyle="-", marker="o", label="train")
     acc_ax.plot(epochs, val_acc, color=_VERMILLION, linestyle="--", marker="s", label="val")
     acc_ax.set_xlabel("epoch")
+    # Epochs are counted, not measured: no ticks at 2.5 or 7.5.
+    acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     acc_ax.set_ylabel("accuracy")
     acc_ax.set_title("accuracy")
     acc_ax.legend()

@@ -270,6 +270,51 @@ def test_show_filters_averages_channels_when_not_rgb():
     np.testing.assert_allclose(ax.images[0].get_array(), visualize_grid(w.mean(axis=1), ubound=1.0))
 
 
+def test_show_filters_shared_scale_is_symmetric_with_a_labelled_colour_bar():
+    w = np.array([[[[1.0, -2.0], [0.5, 0.0]]], [[[0.25, 0.0], [0.0, -0.5]]]])  # (2, 1, 2, 2)
+    ax = show_filters(w, title="conv1", scale="shared")
+    (im,) = ax.images
+    # max |w| = 2, so the scale runs from -2 to 2 and 0 sits in its middle
+    assert im.get_clim() == (-2.0, 2.0)
+    assert im.get_cmap().name.startswith("cividis")
+    # 2 filters -> a 2 x 2 grid of 2x2 cells with 1-pixel gaps; weights kept as they are
+    grid = np.ma.filled(im.get_array(), np.nan)
+    assert grid.shape == (5, 5)
+    np.testing.assert_array_equal(grid[0:2, 0:2], w[0, 0])
+    np.testing.assert_array_equal(grid[0:2, 3:5], w[1, 0])
+    # gaps and the two unused cells are blank, not drawn as a weight of 0
+    assert np.isnan(grid[2, :]).all() and np.isnan(grid[:, 2]).all()
+    assert np.isnan(grid[3:, :]).all()
+    colour_bars = [a for a in ax.figure.axes if a is not ax]
+    assert len(colour_bars) == 1, f"expected 1 colour bar, found {len(colour_bars)}"
+    assert colour_bars[0].get_ylabel() == "weight value"
+    assert ax.get_title() == "conv1"
+
+
+def test_show_filters_shared_averages_channels_and_says_so():
+    w = rng().standard_normal((4, 5, 3, 3))
+    ax = show_filters(w, scale="shared")
+    limit = float(np.abs(w.mean(axis=1)).max())
+    assert ax.images[0].get_clim() == pytest.approx((-limit, limit))
+    (colour_bar,) = [a for a in ax.figure.axes if a is not ax]
+    assert "mean over input channels" in colour_bar.get_ylabel()
+
+
+def test_show_filters_shared_refuses_rgb_and_names_the_shape():
+    with pytest.raises(ValueError, match=r"\(2, 3, 3, 3\).*scale='each'"):
+        show_filters(np.zeros((2, 3, 3, 3)), scale="shared")
+
+
+def test_show_filters_refuses_an_unknown_scale():
+    with pytest.raises(ValueError, match="'each' or 'shared', got 'global'"):
+        show_filters(np.zeros((2, 1, 3, 3)), scale="global")
+
+
+def test_show_filters_default_scale_adds_no_colour_bar():
+    ax = show_filters(rng().standard_normal((4, 1, 3, 3)))
+    assert ax.figure.axes == [ax]
+
+
 def test_show_activation_maps_max_maps_and_cividis():
     a = rng().standard_normal((10, 4, 4))
     ax = show_activation_maps(a, max_maps=4, title="conv1 maps")
@@ -340,6 +385,23 @@ def test_history_raw_loss_is_thin_and_moving_average_is_right():
     # trailing means of 2: (4+2)/2, (2+6)/2, (6+0)/2, (0+2)/2 at iterations 1..4
     np.testing.assert_allclose(smooth.get_ydata(), [3.0, 4.0, 3.0, 1.0])
     np.testing.assert_array_equal(smooth.get_xdata(), [1, 2, 3, 4])
+
+
+@pytest.mark.parametrize("epochs", [4, 21])
+def test_history_epoch_ticks_are_whole_numbers(epochs):
+    # Matplotlib's default locator puts ticks at 0.5 steps for 4 epochs (0..3)
+    # and at 2.5 steps for 21 (0..20), the 50-image run of notebook 07.
+    h = make_history()
+    h["train_acc_history"] = list(np.linspace(0.1, 1.0, epochs))
+    h["val_acc_history"] = list(np.linspace(0.1, 0.8, epochs))
+    fig = plot_training_history(h)
+    fig.canvas.draw()
+    acc_ax = fig.axes[1]
+    lo, hi = acc_ax.get_xlim()
+    shown = [float(t) for t in acc_ax.get_xticks() if lo <= t <= hi]
+    assert len(shown) >= 2, f"only {len(shown)} epoch ticks between {lo} and {hi}"
+    fractional = [t for t in shown if t != round(t)]
+    assert fractional == [], f"epoch ticks {fractional} of {shown} are not whole numbers"
 
 
 def test_history_accepts_a_solver_like_object():
