@@ -18,12 +18,22 @@ explanation from ``conv_output_size`` with the settings that would fit.
 ``spatial_explorer()`` puts that figure behind four ipywidgets sliders;
 ``show_conv_geometry`` displays it once, for a notebook without widgets.
 
+``LivePicture`` shows controls over a picture so that a saved notebook still
+shows the picture: the controls are a widget, the picture an ordinary PNG
+output that the controls update (IPython's display_id). A widget's view is
+lost with the kernel: a saved notebook holds only the widget's id, which
+JupyterLab shows as its text repr (``VBox(children=(IntSlider(...``) or as
+"Error displaying widget: model not found", and notebook viewers as text. An
+ordinary PNG output shows everywhere, and no widget state is saved.
+
 Colours come from ``vis.OKABE_ITO`` and no meaning rests on colour alone:
 padding also carries 0s, the misfit is also dashed, hatched and labelled.
 Figures are made with pyplot and never shown here; the caller shows or
 closes them.
 """
 
+import base64
+import io
 import math
 import textwrap
 
@@ -149,12 +159,14 @@ def conv_geometry_png(n, f, stride=1, pad=0):
 def spatial_explorer(n=7, f=3, stride=1, pad=0, *, max_n=16, max_f=7, max_stride=4, max_pad=3):
     """Sliders for N, F, S and P over the figure of ``conv_geometry_figure``.
 
-    Returns an ipywidgets VBox: the four IntSliders, then an Image of the
-    figure, redrawn when a slider is released; make it the last line of a cell
-    to display it. An Image rather than ``interactive``'s Output area: executing
-    a cell that displays into an Output widget sometimes loses the cell's
-    execute reply under headless runners (nbclient, used by nbval and
-    nbgrader), which then wait out their whole timeout.
+    Returns a LivePicture: the four IntSliders (``.controls``), then the
+    figure as a PNG output, redrawn when a slider is released; make it the last
+    line of a cell to display it. A saved notebook keeps the figure of the
+    last settings (the initial ones when run headless). A PNG output rather
+    than ``interactive``'s Output area: executing a cell that displays into an
+    Output widget sometimes loses the cell's execute reply under headless
+    runners (nbclient, used by nbval and nbgrader), which then wait out their
+    whole timeout.
     """
     import ipywidgets as widgets
 
@@ -164,14 +176,129 @@ def spatial_explorer(n=7, f=3, stride=1, pad=0, *, max_n=16, max_f=7, max_stride
 
     sliders = [slider(n, 1, max_n, "input size N"), slider(f, 1, max_f, "filter size F"),
                slider(stride, 1, max_stride, "stride S"), slider(pad, 0, max_pad, "padding P")]
-    image = widgets.Image(value=conv_geometry_png(n, f, stride, pad), format="png")
+    explorer = LivePicture(sliders, conv_geometry_png(n, f, stride, pad), text=EXPLORER_TEXT)
 
     def redraw(_change):
-        image.value = conv_geometry_png(*(s.value for s in sliders))
+        explorer.update(conv_geometry_png(*(s.value for s in sliders)))
 
     for s in sliders:
         s.observe(redraw, names="value")
-    return widgets.VBox([*sliders, image])
+    return explorer
+
+
+# What a saved notebook shows as text, where a viewer cannot show the controls or the picture.
+CONTROLS_TEXT = "[interactive controls: run the cell to use them]"
+PICTURE_TEXT = "[figure: run the cell and move the sliders to redraw it]"
+EXPLORER_TEXT = (
+    "[figure: a filter sliding over a padded input, its output grid and (N - F + 2P) / S + 1; "
+    "run the cell and move the sliders to redraw it]"
+)
+
+
+class LivePicture:
+    """Controls (ipywidgets) above a picture that a saved notebook keeps.
+
+    Displaying it makes two outputs: the controls as one widget (a VBox), and
+    the picture as an ordinary image/png output with a display_id, replaced in
+    place by ``update(png)``. Live, that looks like one widget; saved, the PNG
+    shows in JupyterLab (with or without a kernel, trusted or not), nbviewer,
+    GitHub and nbconvert, where a widget would show as text or an error.
+
+    Inputs:
+    - controls: list of widgets, shown top to bottom
+    - png: PNG bytes of the first picture
+    - text: text/plain of the picture, for viewers that show no images
+    Attributes: ``controls`` (the VBox), ``png`` (the current picture, as
+    ``compact_png`` makes it: pictures are stored in the notebook).
+    """
+
+    def __init__(self, controls, png, *, text=PICTURE_TEXT):
+        import ipywidgets as widgets
+
+        self.controls = widgets.VBox(list(controls))
+        self.text = text
+        self.png = compact_png(png)
+        self._handles = []  # one per display, so every copy shown is redrawn
+
+    @classmethod
+    def from_box(cls, box, *, text=PICTURE_TEXT):
+        """Make a LivePicture of a VBox that holds controls and one ipywidgets.Image.
+
+        The Image's value becomes the picture, and each new value is shown; the
+        other children, in order, become the controls. The Image itself is
+        never shown, so its comm is closed: a picture crosses to the browser
+        once, as an output, not also as widget state.
+        """
+        import ipywidgets as widgets
+
+        images = [child for child in box.children if isinstance(child, widgets.Image)]
+        if len(images) != 1:
+            raise ValueError(
+                f"from_box needs a box with exactly one ipywidgets.Image to show as the picture; "
+                f"this {type(box).__name__} has {len(images)} among its {len(box.children)} children"
+            )
+        (image,) = images
+        live = cls([child for child in box.children if child is not image], bytes(image.value), text=text)
+        image.observe(lambda change: live.update(bytes(change["new"])), names="value")
+        image.close()
+        return live
+
+    def picture_bundle(self):
+        """The picture's output: {'image/png': the PNG in base64, as notebooks store it, 'text/plain': the text}."""
+        return {"image/png": base64.b64encode(self.png).decode("ascii"), "text/plain": self.text}
+
+    def controls_bundle(self):
+        """The controls' output: ipywidgets' own view of the VBox, with a short text/plain."""
+        bundle = dict(self.controls._repr_mimebundle_())
+        bundle["text/plain"] = CONTROLS_TEXT
+        return bundle
+
+    def update(self, png):
+        """Show ``png`` (made compact) in place of the picture, wherever this was displayed."""
+        self.png = compact_png(png)
+        for handle in self._handles:
+            handle.update(self.picture_bundle(), raw=True)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.controls_bundle(), raw=True)
+        self._handles.append(display(self.picture_bundle(), raw=True, display_id=True))
+
+    def close(self):
+        """Close the controls' widgets (the picture outputs stay as they are)."""
+        for child in self.controls.children:
+            child.close()
+        self.controls.close()
+        self._handles.clear()
+
+
+def compact_png(png, colors=128):
+    """``png`` with at most ``colors`` colours, on white: an 8-bit palette PNG, a third the size or less.
+
+    Figures hold few colours, but antialiasing makes RGBA files large (152 kB for
+    the optimizer race at step 0, 46 kB after); the picture is stored in the
+    notebook and resent on every slider move. Maximum-coverage quantization keeps
+    white exact, where octree quantization makes it 254; below 128 colours the
+    race's grey contours turn mauve. Transparent pixels become white, like a
+    figure's page.
+    """
+    from PIL import Image
+
+    with Image.open(io.BytesIO(_require_png(png))) as image:
+        page = Image.new("RGBA", image.size, "white")
+        page.alpha_composite(image.convert("RGBA"))
+        small = page.convert("RGB").quantize(colors=colors, method=Image.Quantize.MAXCOVERAGE)
+    buffer = io.BytesIO()
+    small.save(buffer, format="png", optimize=True)
+    return buffer.getvalue()
+
+
+def _require_png(png):
+    png = bytes(png)
+    if not png.startswith(b"\x89PNG"):
+        raise ValueError(f"the picture must be PNG bytes (starting b'\\x89PNG'); got {png[:8]!r}")
+    return png
 
 
 # ---------------------------------------------------------------------------
