@@ -145,9 +145,9 @@ def test_readme_course_map_lists_every_notebook():
 
 MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "solution region")
 # What a cell that needs unfinished student code may fail with in a blank copy: the exercise's own
-# NotImplementedError, a check saying so, a name the unfinished answer cell never set, or a
-# library function refusing the None an unfinished answer left.
-BLANK_COPY_ERRORS = {"NotImplementedError", "CheckFailed", "NameError", "TypeError"}
+# NotImplementedError, a check saying so, a name the unfinished answer cell never set, or the
+# None an unfinished answer left (refused by a library function, or asked for an attribute).
+BLANK_COPY_ERRORS = {"NotImplementedError", "CheckFailed", "NameError", "TypeError", "AttributeError"}
 
 
 @pytest.fixture(scope="module")
