@@ -5,10 +5,11 @@
 ``cs231n-course grade`` runs one of these per student, in the course directory, with a
 wall-clock limit, so a kernel that ignores interrupts costs that student's grade, not the
 run. JOB_JSON holds: course_dir, assignment, student, cell_timeout, student_files,
-max_output_bytes, kernel_name (the kernelspec found through JUPYTER_PATH, or null) and,
-when sandboxed, socket_dir and uid: this process then gets a mount namespace of its own
-in which ``socket_dir`` is a small tmpfs owned by ``uid``, where the connection files and
-the kernels' sockets live. It vanishes with this process, whatever ends it.
+max_output_bytes, kernel_name (the kernelspec found through JUPYTER_PATH, or null),
+socket_dir (the kernels talk over Unix sockets there, never TCP) and, when sandboxed, uid:
+this process then gets a mount namespace of its own in which ``socket_dir`` is a small
+tmpfs owned by ``uid``, where the connection files and the kernels' sockets live. It
+vanishes with this process, whatever ends it.
 """
 
 import ctypes
@@ -44,7 +45,7 @@ def private_socket_dir(socket_dir, uid):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     job = json.loads(argv[0])
-    if job.get("socket_dir"):
+    if job.get("uid") is not None:  # sandboxed: the sockets' folder becomes a tmpfs of the kernels' uid
         private_socket_dir(job["socket_dir"], job["uid"])
     config = nbgrader_config(job["course_dir"], job["assignment"], cell_timeout=job["cell_timeout"],
                              kernel_name=job.get("kernel_name"), student_files=job["student_files"],

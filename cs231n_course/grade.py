@@ -5,7 +5,8 @@ built (the release plus the student's answer files, ``submissions.build_graded_c
 in ``<course-dir>/submitted/<student>/``, then nbgrader ``autograde`` and
 ``generate_feedback`` run with every kernel in the sandbox (``sandbox.py``). Afterwards
 ``<course-dir>/grades-<assignment>.csv`` gets one row per entry of the submissions
-folder, and only the (sanitized) HTML feedback is kept in ``<course-dir>/feedback/``.
+folder (its columns: ``grades_csv.py``), and only the (sanitized) HTML feedback is kept
+in ``<course-dir>/feedback/``.
 
 Stopping ``grade`` stops grading: Ctrl-C or SIGTERM ends the student's process (and so
 every kernel of it) and writes the CSV with the students not yet graded marked so;
@@ -14,7 +15,6 @@ bubblewrap's --die-with-parent), and the next run removes what the killed one le
 the temporary folder.
 """
 
-import csv
 import json
 import os
 import shutil
@@ -30,14 +30,29 @@ from pathlib import Path
 from cs231n_course.cgroup import memory_cgroup, remove_cgroup
 from cs231n_course.config import DEFAULT_CELL_TIMEOUT, DEFAULT_MAX_OUTPUT_BYTES
 from cs231n_course.feedback import secure_feedback_folder
+from cs231n_course.grades_csv import (
+    format_points,
+    read_maxima,
+    read_points,
+    write_grades_csv,
+)
 from cs231n_course.kernel_launcher import die_with_parent
 from cs231n_course.limits import PROCESS_REFUSALS, limit_notes
 from cs231n_course.release import private_dir, read_release_info
 from cs231n_course.review import review_submission
 from cs231n_course.sandbox import (
-    SandboxError, SandboxSettings, check_uid_free, missing_for_sandbox, processes_of, write_kernelspec,
+    SandboxError,
+    SandboxSettings,
+    check_uid_free,
+    missing_for_sandbox,
+    processes_of,
+    write_kernelspec,
 )
-from cs231n_course.submissions import SubmissionError, build_graded_copy, find_submissions
+from cs231n_course.submissions import (
+    SubmissionError,
+    build_graded_copy,
+    find_submissions,
+)
 
 GRADES_CSV = "grades-{assignment}.csv"
 # Per student: kernel start and nbgrader's own work, on top of the cells' time.
@@ -52,13 +67,14 @@ class StudentResult:
     student: str
     status: str = "ok"
     seconds: float = 0.0
-    notebooks: dict = field(default_factory=dict)  # name -> (score, max_score)
+    notebooks: dict = field(default_factory=dict)  # name -> grades_csv.NotebookPoints
     manual_pending: int = 0
     review: list = field(default_factory=list)  # answer cells worth a human look (review.py)
 
     @property
     def total(self):
-        return sum(score for score, _ in self.notebooks.values())
+        """Points so far: automatic, plus those given by hand (nbgrader's score)."""
+        return sum(p.auto + (p.manual or 0) for p in self.notebooks.values())
 
 
 @dataclass
@@ -88,6 +104,7 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     course_dir = Path(course_dir).resolve()
     info = read_release_info(course_dir, assignment)
     assignment, names = info["assignment"], info["notebooks"]
+    maxima = read_gradebook(course_dir, read_maxima, assignment, names)
     submissions = find_submissions(submissions_dir)
     if not submissions:
         raise SubmissionError(f"{submissions_dir} holds no submissions (one folder or .zip per student)")
@@ -114,7 +131,8 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
         job = {"course_dir": str(course_dir), "assignment": assignment, "cell_timeout": cell_timeout,
                "student_files": info["student_files"], "max_output_bytes": max_output_bytes,
                "kernel_name": "cs231n-grading",
-               "socket_dir": str(socket_dir) if settings else None, "uid": settings.uid if settings else None}
+               # Unix sockets in the private scratch folder, sandboxed or not: no kernel on TCP.
+               "socket_dir": str(socket_dir), "uid": settings.uid if settings else None}
         try:
             for submission in submissions:
                 log(f"Grading {submission.student} ...")
@@ -125,10 +143,10 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
         except KeyboardInterrupt:
             done = {r.student for r in results}
             results += [StudentResult(s.student, STOPPED) for s in submissions if s.student not in done]
-            csv_path = write_csv(course_dir / GRADES_CSV.format(assignment=assignment), names, results)
+            csv_path = write_grades_csv(course_dir / GRADES_CSV.format(assignment=assignment), maxima, results)
             raise GradingStopped(f"grading stopped after {len(done)} of {len(submissions)} submission(s); "
                                  f"{csv_path} lists them") from None
-    csv_path = write_csv(course_dir / GRADES_CSV.format(assignment=assignment), names, results)
+    csv_path = write_grades_csv(course_dir / GRADES_CSV.format(assignment=assignment), maxima, results)
     return GradeRun(results, csv_path, course_dir / "feedback", settings is not None, time.perf_counter() - start)
 
 
@@ -254,44 +272,22 @@ def keep_only_html(folder):
             path.rmdir()
 
 
+def read_gradebook(course_dir, read, *args):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        return read(gradebook, *args)
+
+
 def read_scores(course_dir, assignment, result):
-    """Fill the result's per-notebook (score, max) and manual_pending from the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
+    """Fill the result's per-notebook points and manual_pending from the gradebook."""
+    from nbgrader.api import MissingEntry
 
     if not result.status.startswith("ok"):
         return
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, result.student)
-        except MissingEntry:
-            result.status = "error: no grades recorded"
-            return
-        for notebook in submission.notebooks:
-            result.notebooks[notebook.name] = (notebook.score, notebook.max_score)
-            result.manual_pending += sum(1 for g in notebook.grades if g.needs_manual_grade)
-
-
-def format_points(value):
-    return f"{value:g}"
-
-
-def write_csv(path, names, results):
-    """One row per student: status, points per notebook, total, max total, cells awaiting manual
-    grading, answer cells to review by hand (see review.py), seconds. Written atomically."""
-    maxima = {}
-    for result in results:
-        for name, (_, maximum) in result.notebooks.items():
-            maxima[name] = maximum
-    header = ["student", "status", *names, "total", "max_total", "manual_pending", "review", "seconds"]
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        for r in results:
-            graded = r.status.startswith("ok")
-            points = [format_points(r.notebooks[n][0]) if n in r.notebooks else "" for n in names]
-            writer.writerow([r.student, r.status, *points, format_points(r.total) if graded else "",
-                             format_points(sum(maxima.get(n, 0) for n in names)), r.manual_pending,
-                             " | ".join(r.review), f"{r.seconds:.1f}"])
-    os.replace(partial, path)
-    return path
+    try:
+        result.notebooks = read_gradebook(course_dir, read_points, assignment, result.student)
+    except MissingEntry:
+        result.status = "error: no grades recorded"
+        return
+    result.manual_pending = sum(points.pending for points in result.notebooks.values())

@@ -199,8 +199,33 @@ def test_the_course_has_the_automatic_points_counted_here():
 def test_delegating_answers_get_no_automatic_points(rows, student):
     row = rows[student]
     assert row["status"] == "ok", f"{student}: {row}"
-    got = {notebook: float(row[notebook]) for notebook in NOTEBOOKS}
+    got = {notebook: float(row[f"{notebook}_auto"]) for notebook in NOTEBOOKS}
     assert got == EXPECTED[student], f"{student}: {row}"
+    assert float(row["auto_total"]) == sum(EXPECTED[student].values()), row
+
+
+def written_points(notebook):
+    """Points of the notebook's written answers (``"grade": true, "solution": true``), graded by hand."""
+    nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
+    return sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution"))
+
+
+def test_the_csv_gives_each_notebooks_maxima_and_no_column_to_the_welcome(rows):
+    columns = list(rows["honest"])
+    kinds = ("auto", "auto_max", "manual", "manual_max")
+    expected = [f"{notebook}_{kind}" for notebook in NOTEBOOKS for kind in kinds]
+    assert columns[2:2 + len(expected)] == expected, columns
+    assert not [c for c in columns if c.startswith("00_")], "00_welcome has no points, yet has a column"
+    manual = {notebook: written_points(notebook) for notebook in NOTEBOOKS}
+    assert sum(AUTO_POINTS.values()) == 58 and sum(manual.values()) == 24, manual  # the README's numbers
+    for row in rows.values():
+        for notebook in NOTEBOOKS:
+            assert float(row[f"{notebook}_auto_max"]) == AUTO_POINTS[notebook], row
+            assert float(row[f"{notebook}_manual_max"]) == manual[notebook], row
+        assert (float(row["auto_max"]), float(row["manual_max"])) == (58, 24), row
+        # Only code answers were written: the written ones are as released, scored 0 with nothing to grade.
+        assert (row["manual_total"], row["manual_pending"]) == ("0", "0"), row
 
 
 def _public_checks_of_the_delegating_answers():

@@ -21,11 +21,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grading_attacks as attacks
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-import grading_attacks as attacks
 from cs231n_course.preprocessors import hidden_test_lines
 from cs231n_course.sandbox import DEFAULT_SANDBOX_UID, processes_of, sandbox_available
 
@@ -230,9 +230,10 @@ def test_each_fake_submission_gets_exactly_its_points(graded, student):
         pytest.skip("the sandbox needs root on Linux; without it student code can read what you can")
     row = graded["rows"][student]
     assert row["status"] == "ok", f"{student}: {row['status']}\n{graded['result'].stdout}"
-    assert float(row[NOTEBOOK]) == EXPECTED[student], f"{student}: {row}"
-    assert float(row["total"]) == EXPECTED[student]
-    assert float(row["max_total"]) == AUTO_POINTS + 3
+    assert float(row[f"{NOTEBOOK}_auto"]) == EXPECTED[student], f"{student}: {row}"
+    assert float(row["auto_total"]) == EXPECTED[student]
+    assert (row[f"{NOTEBOOK}_auto_max"], row["auto_max"]) == (str(AUTO_POINTS), str(AUTO_POINTS)), row
+    assert (row[f"{NOTEBOOK}_manual_max"], row["manual_max"]) == ("3", "3"), row
 
 
 needs_sandbox = pytest.mark.skipif(not sandbox_available(), reason="the sandbox needs root on Linux and bwrap")
@@ -244,10 +245,10 @@ def test_each_attack_gets_exactly_its_points_and_status(graded, student):
     points, words = ATTACKS[student]
     row = graded["rows"][student]
     if points is None:  # not graded
-        assert row["status"].startswith(words) and row["total"] == "", f"{student}: {row}"
+        assert row["status"].startswith(words) and row["auto_total"] == "", f"{student}: {row}"
         return
     assert row["status"] == (f"ok, {words}" if words else "ok"), f"{student}: {row}"
-    assert float(row[NOTEBOOK]) == points, f"{student}: {row}"
+    assert float(row[f"{NOTEBOOK}_auto"]) == points, f"{student}: {row}"
 
 
 @needs_sandbox
@@ -261,7 +262,7 @@ def test_no_submission_code_ran_outside_the_sandbox(graded):
 @needs_sandbox
 def test_no_process_of_any_student_outlives_grading(graded):
     assert graded["survivors"] == [], f"processes of the sandbox uid still running: {graded['survivors']}"
-    for student, row in graded["rows"].items():
+    for row in graded["rows"].values():
         assert "still running after grading" not in row["status"], row
 
 
@@ -277,7 +278,7 @@ def test_bad_entries_get_a_row_saying_why_and_the_rest_are_graded(graded):
     for student, words in BAD_ENTRIES.items():
         row = graded["rows"][student]
         assert row["status"].startswith("not graded:") and words in row["status"], f"{student}: {row}"
-        assert row["total"] == ""
+        assert (row["auto_total"], row[f"{NOTEBOOK}_auto"], row["auto_max"]) == ("", "", str(AUTO_POINTS)), row
     assert graded["rows"]["victim-correct"]["status"] == "ok"
 
 
@@ -321,19 +322,23 @@ def feedback_page(graded, student):
 def test_a_kernel_that_ignores_interrupts_costs_only_its_own_grade(graded):
     row = graded["rows"]["ignores_interrupts"]
     assert row["status"].startswith(f"error: a cell went on running after being interrupted at the {CELL_TIMEOUT} s"), row
-    assert row["total"] == ""
+    assert row["auto_total"] == ""
     assert float(row["seconds"]) < 60, row
     assert "logs/ignores_interrupts.log" in row["status"]
 
 
 def test_a_zipped_submission_is_graded_like_a_folder(graded):
     assert graded["rows"]["zipped"]["status"] == "ok"
-    assert float(graded["rows"]["zipped"]["total"]) == 0
+    assert float(graded["rows"]["zipped"]["auto_total"]) == 0
 
 
 def test_written_answers_wait_for_manual_grading(graded):
-    assert graded["rows"]["correct"]["manual_pending"] == "3"
-    assert graded["rows"]["untouched"]["manual_pending"] == "0"  # unanswered: nbgrader scores them 0
+    correct, untouched = graded["rows"]["correct"], graded["rows"]["untouched"]
+    # Three answers await a grade by hand: their points are not known yet, so not 0.
+    manual = ("manual_pending", f"{NOTEBOOK}_manual", "manual_total")
+    assert tuple(correct[c] for c in manual) == ("3", "", ""), correct
+    # Unanswered: nbgrader scores them 0 at once, with nothing to grade.
+    assert tuple(untouched[c] for c in manual) == ("0", "0", "0"), untouched
 
 
 def test_grade_exits_one_and_reports_each_student(graded):

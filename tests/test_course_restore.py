@@ -133,7 +133,7 @@ def test_a_renamed_check_cell_is_removed_and_the_released_one_put_back(course):
     check = by_grade_id(nb, "check")[0]
     check.metadata.nbgrader["grade_id"] = "mine"
     check.source = "pass"
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 (plain nbgrader fails; with which error is its own business)
         sanitize(copy.deepcopy(nb), course_dir, with_restore=False)  # plain nbgrader: KeyError / RuntimeError
     graded = sanitize(nb, course_dir)
     # RestoreDeletedCells puts it back right after the released cell before it (the answer).
@@ -159,7 +159,7 @@ def test_a_copied_answer_cell_keeps_the_first_as_the_graded_one(course):
     copied = copy.deepcopy(answer)
     copied.source = "answer = 42"
     nb.cells.insert(2, copied)  # same cell id and same grade_id
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 (plain nbgrader fails; with which error is its own business)
         sanitize(copy.deepcopy(nb), course_dir, with_restore=False)  # SchemaTooOldError
     graded = sanitize(nb, course_dir)
     assert [c.source for c in by_grade_id(graded, "answer")] == ["answer = 41"]
@@ -237,7 +237,7 @@ def test_a_written_answer_that_lost_its_solution_flag_gets_it_back_and_keeps_its
     why = by_grade_id(nb, "why")[0]
     why.source = "My reasons."
     why.metadata.nbgrader["solution"] = False  # a markdown grade cell that is no answer: invalid
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 (plain nbgrader fails; with which error is its own business)
         sanitize(copy.deepcopy(nb), course_dir, with_restore=False)
     graded = sanitize(nb, course_dir)
     why = by_grade_id(graded, "why")[0]
@@ -255,7 +255,7 @@ def test_invalid_nbgrader_metadata_on_a_known_cell_is_replaced_by_the_released(c
     course_dir, released = course
     nb = fresh(released)
     damage(by_grade_id(nb, "check")[0].metadata.nbgrader)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 (plain nbgrader fails; with which error is its own business)
         sanitize(copy.deepcopy(nb), course_dir, with_restore=False)
     graded = sanitize(nb, course_dir)
     assert shape(graded) == shape(released)
@@ -373,9 +373,9 @@ def test_tampered_and_crashing_submissions_get_exactly_their_points(graded, stud
     killed = {"kills_in_06": "06_dropout", "kills_in_00": "00_welcome"}.get(student)
     status = f"ok, kernel died in {killed}" if killed else "ok"
     assert row["status"] == status, f"{student}: {row}\n{graded['result'].stdout}"
-    assert float(row["06_dropout"]) == EXPECTED[student], row
-    assert float(row["00_welcome"]) == 0, row
-    assert float(row["total"]) == EXPECTED[student], row
+    assert float(row["06_dropout_auto"]) == EXPECTED[student], row
+    assert not [column for column in row if column.startswith("00_welcome")], row  # 00 has no points
+    assert float(row["auto_total"]) == EXPECTED[student], row
     assert graded["result"].returncode == 0, graded["result"].stdout + graded["result"].stderr
 
 
