@@ -4,7 +4,7 @@
 #                                   the student release on first use, updated after);
 #                                   workspace/solutions/ links to the model solutions
 #   make lab LAB_ARGS="--no-browser --port 8899"
-#   make test                       library tests + notebook checks (nbval)
+#   make test                       ruff check, library tests + notebook checks (nbval)
 #   make bench                      speed benchmarks (benchmarks/), not part of make test
 #   make clean / make distclean     remove caches and build outputs / also .venv
 #
@@ -52,6 +52,7 @@ $(RELEASE_ZIP): $(RELEASE_INPUTS) $(LAB_STAMP)
 	$(VPY) -m cs231n_course release --course-dir build/lab-course
 
 test: $(TEST_STAMP)
+	$(VPY) -m ruff check .
 	$(VPY) -m pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
 
 # PyTorch is compared against when it is installed in .venv (optional, never required).

@@ -16,11 +16,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from benchmarks.timing import (
-    parse_arguments,
     alternating_rounds,
     gemm_gflops,
     import_torch,
     machine_info,
+    parse_arguments,
     write_results,
 )
 from cs231n_lib.fast_layers import (
@@ -193,7 +193,7 @@ def format_table(rows):
     )
     lines = [header, "-" * len(header)]
     for r in rows:
-        def num(key, fmt):
+        def num(key, fmt, r=r):
             return format(r[key], fmt) if key in r else "-"
 
         lines.append(

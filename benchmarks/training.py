@@ -16,7 +16,13 @@ the same architecture, timed in rounds alternating with ours.
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from benchmarks.timing import alternating_medians, import_torch, machine_info, parse_arguments, write_results
+from benchmarks.timing import (
+    alternating_medians,
+    import_torch,
+    machine_info,
+    parse_arguments,
+    write_results,
+)
 from cs231n_lib.models import ThreeLayerConvNet
 from cs231n_lib.optim import sgd
 

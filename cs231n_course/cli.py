@@ -7,8 +7,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from cs231n_course.config import DEFAULT_ASSIGNMENT, DEFAULT_CELL_TIMEOUT, DEFAULT_MAX_OUTPUT_BYTES
-from cs231n_course.sandbox import DEFAULT_MAX_PROCESSES, DEFAULT_MEMORY_MB, DEFAULT_SANDBOX_UID
+from cs231n_course.config import (
+    DEFAULT_ASSIGNMENT,
+    DEFAULT_CELL_TIMEOUT,
+    DEFAULT_MAX_OUTPUT_BYTES,
+)
+from cs231n_course.sandbox import (
+    DEFAULT_MAX_PROCESSES,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_SANDBOX_UID,
+)
 
 DESCRIPTION = """\
 The course's workflow on nbgrader.

@@ -71,15 +71,34 @@ def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFA
     ``max_output_bytes``: outputs one cell keeps (default: CapOutputs'); ``socket_dir``:
     talk to kernels over Unix sockets in this folder (the sandbox has no network).
     """
-    from nbgrader.preprocessors import (
-        CheckCellMetadata, ClearMarkScheme, ClearOutput, ComputeChecksums, DeduplicateIds, Execute,
-        GetGrades, IgnorePattern, IncludeHeaderFooter, InstantiateTests, LimitOutput, LockCells,
-        OverwriteCells, OverwriteKernelspec, SaveAutoGrades, SaveCells, AssignLatePenalties,
+    from nbconvert.preprocessors import (
+        ClearMetadataPreprocessor,
+        CSSHTMLHeaderPreprocessor,
     )
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        ClearMarkScheme,
+        ClearOutput,
+        ComputeChecksums,
+        DeduplicateIds,
+        GetGrades,
+        IgnorePattern,
+        IncludeHeaderFooter,
+        InstantiateTests,
+        LimitOutput,
+        LockCells,
+        OverwriteCells,
+        OverwriteKernelspec,
+        SaveAutoGrades,
+        SaveCells,
+    )
 
     from cs231n_course.preprocessors import (
-        RedactHiddenTracebacks, RestoreDeletedCells, StderrToStdout, StrictClearHiddenTests,
+        RedactHiddenTracebacks,
+        RestoreDeletedCells,
+        StderrToStdout,
+        StrictClearHiddenTests,
         StrictClearSolutions,
     )
 

@@ -39,7 +39,12 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, TraitError, default, validate
 
 from cs231n_course.config import DEFAULT_MAX_OUTPUT_BYTES, project_dir
-from cs231n_course.feedback_math import MATHML_ATTRIBUTES, MATHML_ELEMENTS, Formulas, MathMLRenderer
+from cs231n_course.feedback_math import (
+    MATHML_ATTRIBUTES,
+    MATHML_ELEMENTS,
+    Formulas,
+    MathMLRenderer,
+)
 from cs231n_course.kernel_launcher import SANDBOX_WORKDIR
 from cs231n_course.preprocessors import ANSI_ESCAPE, HIDDEN_LINE_NOTE, hidden_test_lines
 

@@ -16,7 +16,11 @@ from pathlib import Path
 import nbformat
 
 from cs231n_course.config import course_files, read_text_or_none
-from cs231n_course.preprocessors import HIDDEN_MARKERS, SOLUTION_MARKERS, replace_regions
+from cs231n_course.preprocessors import (
+    HIDDEN_MARKERS,
+    SOLUTION_MARKERS,
+    replace_regions,
+)
 from cs231n_course.solutions import solution_regions, strip_solutions
 
 

@@ -19,7 +19,11 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.nbgraderformat import MetadataValidator
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
+from nbgrader.preprocessors import (
+    ClearHiddenTests,
+    ClearSolutions,
+    NbGraderPreprocessor,
+)
 
 from cs231n_course.solutions import BEGIN, END, marked_regions, replace_marked_regions
 

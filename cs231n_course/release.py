@@ -24,8 +24,14 @@ from pathlib import Path
 import nbformat
 
 from cs231n_course.config import (
-    DEFAULT_ASSIGNMENT, LIBRARY_NAME, course_files, default_notebooks_dir, is_ignored, library_dir,
-    nbgrader_config, read_text_or_none,
+    DEFAULT_ASSIGNMENT,
+    LIBRARY_NAME,
+    course_files,
+    default_notebooks_dir,
+    is_ignored,
+    library_dir,
+    nbgrader_config,
+    read_text_or_none,
 )
 from cs231n_course.leaks import find_leaks, secrets_of_library, secrets_of_notebooks
 from cs231n_course.nbgrader_run import NbgraderFailed, run_nbgrader

@@ -26,7 +26,11 @@ import numpy as np
 from matplotlib import cbook
 from matplotlib import image as mpl_image
 
-from cs231n_lib.validation import require_float_dtype, require_non_negative_int, require_positive_int
+from cs231n_lib.validation import (
+    require_float_dtype,
+    require_non_negative_int,
+    require_positive_int,
+)
 
 DIGITS_TOTAL = 1797
 

@@ -24,7 +24,12 @@ from cs231n_lib.fast_layers import (
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
-from cs231n_lib.layers import affine_backward, affine_forward, relu_backward, relu_forward
+from cs231n_lib.layers import (
+    affine_backward,
+    affine_forward,
+    relu_backward,
+    relu_forward,
+)
 
 
 def affine_relu_forward(x, w, b):

@@ -20,7 +20,11 @@ import re
 
 import numpy as np
 
-from cs231n_lib.fast_layers import Workspace, max_pool_backward_fast, max_pool_forward_fast
+from cs231n_lib.fast_layers import (
+    Workspace,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
+)
 from cs231n_lib.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,

@@ -158,7 +158,7 @@ def test_the_grouped_hashes_are_the_counts():
 
 
 def test_the_grouped_slip_hashes_are_what_each_slip_returns():
-    for case, answer, slips in cs.GROUPED_CASES:
+    for case, _answer, slips in cs.GROUPED_CASES:
         expected, count = [], grouped_by_hand(*case)
         for name, value in grouped_slips_by_hand(*case):
             entry = (answer_digest(value, tag=cs._grouped_tag(case)), name)

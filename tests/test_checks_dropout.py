@@ -13,7 +13,11 @@ import pytest
 
 from cs231n_lib.checks import dropout as dropout_checks
 from cs231n_lib.checks.common import NOT_IMPLEMENTED, ROUNDING
-from cs231n_lib.checks.dropout import check_conventions, check_dropout_backward, check_dropout_forward
+from cs231n_lib.checks.dropout import (
+    check_conventions,
+    check_dropout_backward,
+    check_dropout_forward,
+)
 from cs231n_lib.layers import dropout_backward, dropout_forward
 
 

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from cs231n_lib.checks.common import NOT_IMPLEMENTED, answer_digest
-from cs231n_lib.checks.gradients import LABELS, SCENARIOS, _cube_differences, check_numerical_gradient, check_verdicts
+from cs231n_lib.checks.gradients import (
+    LABELS,
+    SCENARIOS,
+    _cube_differences,
+    check_numerical_gradient,
+    check_verdicts,
+)
 from cs231n_lib.gradient_check import eval_numerical_gradient
 
 # ---------------------------------------------------------------------------

@@ -471,7 +471,7 @@ def test_every_named_mistake_has_a_message():
 
 
 def test_fixed_values_are_distinct():
-    for label, x_shape, pool_param, dtype, k in pooling.FORWARD_CASES:
+    for label, x_shape, _pool_param, dtype, k in pooling.FORWARD_CASES:
         x = pooling.fixed_values(x_shape, k, dtype)
         assert len(np.unique(x)) == x.size, label
 

@@ -37,20 +37,35 @@ import nbgrader
 import pytest
 from bs4 import BeautifulSoup
 from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.markdown_mistune import MarkdownWithMath
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 from traitlets import TraitError
 from traitlets.config import Config
 
-from nbconvert.filters.markdown_mistune import MarkdownWithMath
-
 from cs231n_course.feedback import (
-    FEEDBACK_CSP, KEPT_FOR_GRADING, MIN_HIDDEN_LINE, CapOutputs, RedactHiddenOutputs,
-    SecureFeedbackExporter, path_rewriter, secure_feedback_folder, secure_html,
+    FEEDBACK_CSP,
+    KEPT_FOR_GRADING,
+    MIN_HIDDEN_LINE,
+    CapOutputs,
+    RedactHiddenOutputs,
+    SecureFeedbackExporter,
+    path_rewriter,
+    secure_feedback_folder,
+    secure_html,
 )
-from cs231n_course.feedback_math import MATHML_ATTRIBUTES, Formulas, MathMLRenderer, mathml_tree
+from cs231n_course.feedback_math import (
+    MATHML_ATTRIBUTES,
+    Formulas,
+    MathMLRenderer,
+    mathml_tree,
+)
 from cs231n_course.grade import SCRATCH_PREFIX
-from cs231n_course.preprocessors import HIDDEN_MARKERS, RedactHiddenTracebacks, StrictClearHiddenTests
+from cs231n_course.preprocessors import (
+    HIDDEN_MARKERS,
+    RedactHiddenTracebacks,
+    StrictClearHiddenTests,
+)
 
 # Written here, wider than the module's: any CSI sequence (ECMA-48), as a terminal reads it.
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")

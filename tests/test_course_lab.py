@@ -15,11 +15,15 @@ import sys
 from pathlib import Path
 
 import nbformat
+import nbgrader
 import pytest
 
-import nbgrader
 from cs231n_course.lab_config import (
-    DISABLED_LAB_PLUGINS, DISABLED_SERVER_EXTENSIONS, KEPT_LAB_PLUGIN, KEPT_SERVER_EXTENSION, link_solutions,
+    DISABLED_LAB_PLUGINS,
+    DISABLED_SERVER_EXTENSIONS,
+    KEPT_LAB_PLUGIN,
+    KEPT_SERVER_EXTENSION,
+    link_solutions,
     write_student_config,
 )
 from cs231n_course.validate import make_validator, validate_paths

@@ -10,8 +10,16 @@ import nbformat
 import pytest
 
 from cs231n_course.preprocessors import (
-    HIDDEN_LINE_NOTE, HIDDEN_MARKERS, SOLUTION_MARKERS, RedactHiddenTracebacks, StderrToStdout,
-    StrictClearHiddenTests, StrictClearSolutions, hidden_test_lines, redact, replace_regions,
+    HIDDEN_LINE_NOTE,
+    HIDDEN_MARKERS,
+    SOLUTION_MARKERS,
+    RedactHiddenTracebacks,
+    StderrToStdout,
+    StrictClearHiddenTests,
+    StrictClearSolutions,
+    hidden_test_lines,
+    redact,
+    replace_regions,
 )
 
 STUB = ["# STUB", "raise NotImplementedError()"]

@@ -27,10 +27,20 @@ import yaml
 from packaging.requirements import Requirement
 from traitlets.config import Config
 
-from cs231n_course.leaks import Secret, find_leaks, normalize, secrets_of_library, secrets_of_notebooks
+from cs231n_course.leaks import (
+    Secret,
+    find_leaks,
+    normalize,
+    secrets_of_library,
+    secrets_of_notebooks,
+)
 from cs231n_course.preprocessors import StrictClearSolutions
 from cs231n_course.release import (
-    RELEASE_INFO, ReleaseError, read_release_info, release_course, select_notebooks,
+    RELEASE_INFO,
+    ReleaseError,
+    read_release_info,
+    release_course,
+    select_notebooks,
 )
 from cs231n_course.solutions import solution_regions
 

@@ -10,7 +10,10 @@ import pytest
 
 from cs231n_course import review
 from cs231n_course.review import (
-    review_submission, suspicious_answer_cells, suspicious_library_lines, suspicious_notebook_cells,
+    review_submission,
+    suspicious_answer_cells,
+    suspicious_library_lines,
+    suspicious_notebook_cells,
 )
 from cs231n_course.review_patterns import FAST_NAMES, HELPER_NAMES
 from cs231n_course.solutions import solution_regions, strip_solutions

@@ -31,9 +31,23 @@ import cs231n_course.kernel_launcher as kernel_launcher
 from cs231n_course import sandbox
 from cs231n_course.grade import end_processes_of
 from cs231n_course.sandbox import (
-    DEFAULT_SANDBOX_UID, MAX_FILE_BYTES, PASSED_THROUGH, SYSTEM_PATHS, SandboxError, SandboxSettings,
-    bubblewrap_prefix, check_uid_free, drop_privileges, kernel_environment, missing_for_sandbox, parent_dirs,
-    processes_of, python_paths, system_binds, write_etc, write_kernelspec,
+    DEFAULT_SANDBOX_UID,
+    MAX_FILE_BYTES,
+    PASSED_THROUGH,
+    SYSTEM_PATHS,
+    SandboxError,
+    SandboxSettings,
+    bubblewrap_prefix,
+    check_uid_free,
+    drop_privileges,
+    kernel_environment,
+    missing_for_sandbox,
+    parent_dirs,
+    processes_of,
+    python_paths,
+    system_binds,
+    write_etc,
+    write_kernelspec,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,12 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from cs231n_course.submissions import (
-    GradedCopy, Submission, SubmissionError, assignment_root, build_graded_copy, find_submissions,
+    GradedCopy,
+    Submission,
+    SubmissionError,
+    assignment_root,
+    build_graded_copy,
+    find_submissions,
     open_submission,
 )
 

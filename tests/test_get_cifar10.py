@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cs231n_lib.data import CIFAR_META_FILE, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, load_cifar10
+from cs231n_lib.data import (
+    CIFAR_META_FILE,
+    CIFAR_TEST_FILE,
+    CIFAR_TRAIN_FILES,
+    load_cifar10,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "datasets" / "get_cifar10.py"

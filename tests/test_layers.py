@@ -829,7 +829,7 @@ def test_dropout_rng_must_be_a_generator():
 
 @pytest.mark.parametrize(("seed", "error", "shown"), [(1.5, TypeError, "1.5"), (-3, ValueError, "-3")])
 def test_dropout_bad_seed_is_named(seed, error, shown):
-    with pytest.raises(error, match=re.escape(f"dropout_param['seed']") + ".*" + re.escape(shown)):
+    with pytest.raises(error, match=re.escape("dropout_param['seed']") + ".*" + re.escape(shown)):
         dropout_forward(np.ones(3), train(0.5, seed=seed))
 
 

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from cs231n_lib.gradient_check import eval_numerical_gradient, rel_error
-from cs231n_lib.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, parse_layers
+from cs231n_lib.models import (
+    ConvNet,
+    FullyConnectedNet,
+    ThreeLayerConvNet,
+    parse_layers,
+)
 from cs231n_lib.shapes import FC, Conv, Pool
 
 

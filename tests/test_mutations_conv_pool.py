@@ -24,7 +24,11 @@ from mutation_harness import (
 
 from cs231n_lib import layers
 from cs231n_lib.checks.conv import check_conv_backward, check_conv_forward
-from cs231n_lib.checks.pooling import check_im2col_shape, check_max_pool_backward, check_max_pool_forward
+from cs231n_lib.checks.pooling import (
+    check_im2col_shape,
+    check_max_pool_backward,
+    check_max_pool_forward,
+)
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 

@@ -11,6 +11,15 @@ import inspect
 import nbformat
 import numpy as np
 import pytest
+from mutation_harness import (
+    ROOT,
+    Mutation,
+    answer_source,
+    assert_caught,
+    mutate,
+    mutated_function,
+    run_answer,
+)
 
 from cs231n_lib import layers
 from cs231n_lib.checks.common import require_answered
@@ -20,14 +29,16 @@ from cs231n_lib.checks.convnet import (
     check_overfit,
     check_test_accuracy,
 )
-from cs231n_lib.checks.dropout import check_conventions, check_dropout_backward, check_dropout_forward
+from cs231n_lib.checks.dropout import (
+    check_conventions,
+    check_dropout_backward,
+    check_dropout_forward,
+)
 from cs231n_lib.checks.gradients import check_numerical_gradient, check_verdicts
 from cs231n_lib.data import load_digits
 from cs231n_lib.gradient_check import eval_numerical_gradient, rel_error
 from cs231n_lib.models import ThreeLayerConvNet
 from cs231n_lib.solver import Solver
-
-from mutation_harness import ROOT, Mutation, answer_source, assert_caught, mutate, mutated_function, run_answer
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 

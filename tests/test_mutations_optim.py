@@ -11,11 +11,18 @@ import textwrap
 
 import numpy as np
 import pytest
+from mutation_harness import (
+    Mutation,
+    answer_source,
+    assert_caught,
+    mutate,
+    mutated_function,
+    run_answer,
+)
 
 from cs231n_lib import optim
 from cs231n_lib.checks import optim as checks
 from cs231n_lib.data import load_digits
-from mutation_harness import Mutation, answer_source, assert_caught, mutate, mutated_function, run_answer
 
 NOTEBOOK = "05_sgd_and_update_rules"
 BEGIN = "### BEGIN SOLUTION"

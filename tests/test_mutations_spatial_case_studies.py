@@ -17,8 +17,14 @@ from functools import lru_cache
 import nbformat
 import numpy as np
 import pytest
-
-from mutation_harness import ROOT, Mutation, answer_source, assert_caught, mutate, run_answer
+from mutation_harness import (
+    ROOT,
+    Mutation,
+    answer_source,
+    assert_caught,
+    mutate,
+    run_answer,
+)
 
 NB01 = "01_spatial_arithmetic"
 NB08 = "08_case_studies"

@@ -6,7 +6,13 @@ import nbformat
 import pytest
 
 from cs231n_course.cli import main
-from cs231n_course.notebook_format import WIDGET_VIEW, course_content, dumps, normalize, normalize_file
+from cs231n_course.notebook_format import (
+    WIDGET_VIEW,
+    course_content,
+    dumps,
+    normalize,
+    normalize_file,
+)
 from cs231n_course.student_notebooks import student_source
 
 ROOT = Path(__file__).resolve().parents[1]

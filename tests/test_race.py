@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
 from figures import no_open_figures  # noqa: E402, F401  (autouse: applies to every test here)
+
 from cs231n_lib import optim  # noqa: E402
 from cs231n_lib.gradient_check import eval_numerical_gradient  # noqa: E402
 from cs231n_lib.race import (  # noqa: E402

@@ -6,7 +6,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cs231n_course.student_notebooks import RAISES, is_exercise_cell, student_source, student_text
+from cs231n_course.student_notebooks import (
+    RAISES,
+    is_exercise_cell,
+    student_source,
+    student_text,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

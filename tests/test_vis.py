@@ -23,8 +23,8 @@ import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
 from figures import no_open_figures  # noqa: E402, F401  (autouse: applies to every test here)
+
 from cs231n_lib.vis import (  # noqa: E402
     OKABE_ITO,
     confusion_matrix,

@@ -23,12 +23,12 @@ import IPython.display  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from figures import no_open_figures  # noqa: E402, F401  (autouse: applies to every test here)
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from figures import no_open_figures  # noqa: E402, F401  (autouse: applies to every test here)
 from cs231n_lib.shapes import conv_output_size  # noqa: E402
 from cs231n_lib.widgets import (  # noqa: E402
     CONTROLS_TEXT,

@@ -409,7 +409,7 @@ def _explain_crash(err, case, backward=False):
                     f"padded array (x_padded, {padded})"
                     + (", accumulate into a dx_padded of that same shape and crop P on each side at "
                        "the end" if backward else "")
-                    + f". Window (i, j) starts at row i*S and column j*S of it")
+                    + ". Window (i, j) starts at row i*S and column j*S of it")
     if shapes:
         return (f"a window and a filter w[f] must have the same shape (C, HH, WW) = ({C}, {HH}, {WW}); "
                 f"the shapes in the error were {', '.join(_shape_text(s) for s in shapes)}")

@@ -27,7 +27,9 @@ from cs231n_lib.checks.common import (
     passed,
     require_answered,
 )
-from cs231n_lib.gradient_check import _centred_difference  # the library's own step, not a copy
+from cs231n_lib.gradient_check import (
+    _centred_difference,  # the library's own step, not a copy
+)
 
 # Classes the initial-loss check asks about, each with the salted hash of its answer,
 # answer_digest(value, digits=6, tag="07-initial-loss-<C>"), proven in tests/test_checks_convnet.py.
@@ -339,7 +341,9 @@ def check_test_accuracy(solver, data, threshold=TEST_THRESHOLD):
     where = "the Exercise 4 cell"
     require_answered(solver, "solver", where)
     _require_trained(solver, "solver", where)
-    from cs231n_lib.models import ThreeLayerConvNet  # here: the models import the fast layers
+    from cs231n_lib.models import (
+        ThreeLayerConvNet,  # here: the models import the fast layers
+    )
 
     if not isinstance(solver.model, ThreeLayerConvNet):
         fail("solver.model", "a ThreeLayerConvNet", type(solver.model).__name__,

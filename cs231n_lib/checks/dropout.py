@@ -39,8 +39,8 @@ import numbers
 import numpy as np
 
 from cs231n_lib.checks.common import (
-    LAYERS_FILE,
     DROPPED_FRACTION,
+    LAYERS_FILE,
     ROUNDING,
     call_student,
     close_elementwise,

@@ -208,7 +208,7 @@ def check_numerical_gradient(fn, shape=(3, 4), seed=0):
             fail(what, f"3x^2 + h^2, the centred difference with h = {big_h:g}",
                  "3x^2 to within 1e-8, as if h were much smaller",
                  "your function ignores its h argument: use the h it is given, not a fixed step.")
-        fail(what, f"3x^2 + h^2 within 1e-9 (relative)", f"a relative error of {error:.2e}",
+        fail(what, "3x^2 + h^2 within 1e-9 (relative)", f"a relative error of {error:.2e}",
              _diagnose(got, exact, _cube_sum, x, big_h))
 
     passed("numerical_gradient matches the analytic gradients, restores x, perturbs it in place and uses h.")

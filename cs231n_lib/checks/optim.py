@@ -21,7 +21,14 @@ epsilon's placement would change the result by far less than the tolerance.
 
 import numpy as np
 
-from cs231n_lib.checks.common import EXACT_FLOAT64, OPTIM_FILE, call_student, close, fail, passed
+from cs231n_lib.checks.common import (
+    EXACT_FLOAT64,
+    OPTIM_FILE,
+    call_student,
+    close,
+    fail,
+    passed,
+)
 from cs231n_lib.data import load_digits
 from cs231n_lib.models import FullyConnectedNet
 

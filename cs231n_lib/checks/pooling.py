@@ -12,9 +12,9 @@ of them, so a wrong literal fails a test.
 import numpy as np
 
 from cs231n_lib.checks.common import (
-    LAYERS_FILE,
     EXACT_FLOAT32,
     EXACT_FLOAT64,
+    LAYERS_FILE,
     answer_digest,
     call_student,
     close,
@@ -311,7 +311,7 @@ def _check_forward_case(forward, label, x_shape, pool_param, dtype, k):
                         "out should be a numpy array of shape (N, C, H', W')")
     expected = np.array(FORWARD_OUT[label], dtype=dtype)
     N, C, H, W = x_shape
-    PH, PW, S = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    PH, PW = pool_param["pool_height"], pool_param["pool_width"]
     if out.shape != expected.shape:
         hint = ("H' = 1 + (H - PH) / S and W' = 1 + (W - PW) / S, with integer division; the geometry "
                 "g computed at the top of the function has them: np.zeros(g.out_shape, dtype=x.dtype)")
