@@ -57,11 +57,14 @@ def normalize_file(path):
 
 
 def course_content(nb):
-    """What a notebook means to the course: its cells' types, sources and nbgrader metadata, as JSON text.
+    """What a notebook means to the course: its cells' types, sources, nbgrader metadata and tags, as JSON text.
 
-    Two notebooks with equal ``course_content`` differ only in outputs, execution
+    nb: a NotebookNode or the plain JSON of a notebook file (sources as strings or lists of
+    lines). Two notebooks with equal ``course_content`` differ only in outputs, execution
     counts and run-specific metadata.
     """
-    cells = [{"cell_type": c.cell_type, "source": c.source, "nbgrader": c.metadata.get("nbgrader", {}),
-              "tags": sorted(c.metadata.get("tags", []))} for c in nb.cells]
+    cells = [{"cell_type": cell["cell_type"],
+              "source": "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"],
+              "nbgrader": cell.get("metadata", {}).get("nbgrader", {}),
+              "tags": sorted(cell.get("metadata", {}).get("tags", []))} for cell in nb["cells"]]
     return json.dumps(cells, sort_keys=True)

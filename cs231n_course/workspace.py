@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cs231n_course.config import course_files
+from cs231n_course.notebook_format import course_content
 
 MANIFEST_NAME = ".course-manifest.json"
 UPDATES_DIR = "course-updates"
@@ -137,32 +138,16 @@ def sync_workspace(release_dir, workspace_dir):
 
 
 def course_digest(rel, data):
-    """The sha256 of what a file means to the course: for a notebook, its cells' types,
-    sources, nbgrader metadata and tags; for any other file (or a notebook that is not
-    valid JSON), its bytes.
+    """The sha256 of what a file means to the course: for a notebook, its
+    ``notebook_format.course_content`` (cells' types, sources, nbgrader metadata and
+    tags); for any other file (or a notebook that cannot be read), its bytes.
     """
     if rel.endswith(".ipynb"):
-        cells = _notebook_cells(data)
-        if cells is not None:
-            return _sha256(json.dumps(cells, sort_keys=True).encode("utf-8"))
+        try:
+            return _sha256(course_content(json.loads(data)).encode("utf-8"))
+        except (ValueError, KeyError, TypeError, AttributeError):  # not JSON, not a notebook
+            pass
     return _sha256(data)
-
-
-def _notebook_cells(data):
-    """The course content of a notebook's cells as plain data, or None if it is not a notebook."""
-    try:
-        cells = json.loads(data)["cells"]
-        return [
-            {
-                "cell_type": cell["cell_type"],
-                "source": "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"],
-                "nbgrader": cell.get("metadata", {}).get("nbgrader", {}),
-                "tags": sorted(cell.get("metadata", {}).get("tags", [])),
-            }
-            for cell in cells
-        ]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
 
 
 @dataclass(frozen=True)
