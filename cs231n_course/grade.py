@@ -38,6 +38,7 @@ from cs231n_course.grades_csv import (
 )
 from cs231n_course.kernel_launcher import die_with_parent
 from cs231n_course.limits import PROCESS_REFUSALS, limit_notes
+from cs231n_course.progress import grading_progress
 from cs231n_course.release import private_dir, read_release_info
 from cs231n_course.review import review_submission
 from cs231n_course.sandbox import (
@@ -134,12 +135,14 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
                # Unix sockets in the private scratch folder, sandboxed or not: no kernel on TCP.
                "socket_dir": str(socket_dir), "uid": settings.uid if settings else None}
         try:
-            for submission in submissions:
-                log(f"Grading {submission.student} ...")
-                result = grade_one(submission, course_dir, names, info["student_files"], job, limit, env,
-                                   settings)
-                results.append(result)
-                log(f"  {result.status}: {format_points(result.total)} points in {result.seconds:.1f} s")
+            with grading_progress(len(submissions), log) as progress:
+                for submission in submissions:
+                    result = grade_one(submission, course_dir, names, info["student_files"], job, limit, env,
+                                       settings)
+                    results.append(result)
+                    progress.log(f"{submission.student}: {result.status}, {format_points(result.total)} points "
+                                 f"in {result.seconds:.1f} s")
+                    progress.done(result.seconds)
         except KeyboardInterrupt:
             done = {r.student for r in results}
             results += [StudentResult(s.student, STOPPED) for s in submissions if s.student not in done]
