@@ -58,6 +58,11 @@ def build_parser():
     add_course_options(grade)
     grade.add_argument("--assignment", default=None,
                        help="which release to grade (default: the only one in the course directory)")
+    grade.add_argument("--student", action="append", default=[], metavar="ID",
+                       help="grade this student again even if their submission did not change "
+                            "(repeatable); by default only new or changed submissions are graded")
+    grade.add_argument("--force", action="store_true",
+                       help="grade every submission again, changed or not")
     grade.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
                        help="per-cell time limit; a cell still running is interrupted and scores 0 "
                             "(default: %(default)s)")
@@ -134,13 +139,17 @@ def run_grade(args):
     settings = SandboxSettings(uid=args.sandbox_uid, memory_mb=args.memory_mb, max_processes=args.max_processes)
     try:
         run = grade_submissions(args.submissions, args.course_dir, args.timeout, args.student_timeout,
-                                args.sandbox, settings, args.assignment, max_output_bytes=args.max_output_kb * 1000)
+                                args.sandbox, settings, args.assignment, max_output_bytes=args.max_output_kb * 1000,
+                                force=args.force, students=args.student)
     except GradingStopped as stopped:
         print(f"cs231n-course grade: {stopped}", file=sys.stderr)
         return 130
     ok = [r for r in run.results if r.status.startswith("ok")]
-    print(f"Graded {len(ok)} of {len(run.results)} submission(s) in {run.seconds:.1f} s "
-          f"({'sandboxed' if run.sandboxed else 'NOT sandboxed: student code ran as you'}).")
+    kept = sum(r.kept for r in run.results)
+    where = "sandboxed" if run.sandboxed else "NOT sandboxed: student code ran as you"
+    print(f"Graded {len(ok)} of {len(run.results)} submission(s) in {run.seconds:.1f} s ({where}).")
+    if kept:
+        print(f"  {kept} of them unchanged since their last grade, which stands (--force grades everyone again).")
     for r in run.results:
         flag = f"  REVIEW {' | '.join(r.review)}" if r.review else ""
         print(f"  {r.student:20s} {format_points(r.total):>6s}  {r.status}{flag}")

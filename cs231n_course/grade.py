@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cs231n_course.cgroup import memory_cgroup, remove_cgroup
@@ -39,6 +39,7 @@ from cs231n_course.grades_csv import (
 from cs231n_course.kernel_launcher import die_with_parent
 from cs231n_course.limits import PROCESS_REFUSALS, limit_notes
 from cs231n_course.progress import grading_progress
+from cs231n_course.regrade import GradingRecord, graded_digest
 from cs231n_course.release import private_dir, read_release_info
 from cs231n_course.review import review_submission
 from cs231n_course.sandbox import (
@@ -61,6 +62,9 @@ STUDENT_OVERHEAD_SECONDS = 120
 SCRATCH_PREFIX = "cs231n-grading-"
 OWNER_FILE = "owner.pid"
 STOPPED = "not graded: grading was stopped before this submission"
+# Where a graded copy is built before grading decides whether it changed (inside the course dir,
+# so that moving it into submitted/ is a rename).
+STAGING = "staging"
 
 
 @dataclass
@@ -71,6 +75,7 @@ class StudentResult:
     notebooks: dict = field(default_factory=dict)  # name -> grades_csv.NotebookPoints
     manual_pending: int = 0
     review: list = field(default_factory=list)  # answer cells worth a human look (review.py)
+    kept: bool = False  # unchanged since its last ok grade, which stands (regrade.py)
 
     @property
     def total(self):
@@ -93,8 +98,11 @@ class GradingStopped(KeyboardInterrupt):
 
 def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAULT_CELL_TIMEOUT,
                       student_timeout=None, sandbox="auto", settings=None, assignment=None,
-                      max_output_bytes=DEFAULT_MAX_OUTPUT_BYTES, log=print):
+                      max_output_bytes=DEFAULT_MAX_OUTPUT_BYTES, log=print, force=False, students=()):
     """Grade every submission in ``submissions_dir``; returns a GradeRun.
+
+    Only what changed is graded again (regrade.py): a student whose graded copy and options
+    are those of their last ``ok`` grade keeps it, unless named in ``students`` or ``force``.
 
     sandbox: "auto" (when possible), "yes" (fail if impossible) or "no".
     settings: SandboxSettings (uid and limits) for sandboxed kernels.
@@ -134,15 +142,24 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
                "kernel_name": "cs231n-grading",
                # Unix sockets in the private scratch folder, sandboxed or not: no kernel on TCP.
                "socket_dir": str(socket_dir), "uid": settings.uid if settings else None}
+        record = GradingRecord(course_dir, assignment)
+        options = {"cell_timeout": cell_timeout, "max_output_bytes": max_output_bytes, "limit": limit,
+                   "sandbox": asdict(settings) if settings else None}
+        named = set(students)
+        unknown = sorted(named - {s.student for s in submissions})
+        if unknown:
+            raise SubmissionError(f"--student {', '.join(unknown)}: no such submission in {submissions_dir}")
         try:
             with grading_progress(len(submissions), log) as progress:
                 for submission in submissions:
+                    again = force or submission.student in named
                     result = grade_one(submission, course_dir, names, info["student_files"], job, limit, env,
-                                       settings)
+                                       settings, record, options, again)
                     results.append(result)
+                    how = "unchanged, grade kept" if result.kept else f"in {result.seconds:.1f} s"
                     progress.log(f"{submission.student}: {result.status}, {format_points(result.total)} points "
-                                 f"in {result.seconds:.1f} s")
-                    progress.done(result.seconds)
+                                 f"{how}")
+                    progress.done(0.0 if result.kept else result.seconds)
         except KeyboardInterrupt:
             done = {r.student for r in results}
             results += [StudentResult(s.student, STOPPED) for s in submissions if s.student not in done]
@@ -153,22 +170,35 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     return GradeRun(results, csv_path, course_dir / "feedback", settings is not None, time.perf_counter() - start)
 
 
-def grade_one(submission, course_dir, names, student_files, job, limit, env, settings):
+def grade_one(submission, course_dir, names, student_files, job, limit, env, settings, record, options,
+              again=False):
+    """Grade one submission (or keep its earlier grade: see regrade.py); a StudentResult."""
     result = StudentResult(submission.student)
     started = time.perf_counter()
     if submission.problem:
         result.status = f"not graded: {submission.problem}"
         return result
     assignment = job["assignment"]
+    staging = private_dir(course_dir / STAGING) / submission.student
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        built = build_graded_copy(submission, course_dir / "release" / assignment, names, student_files,
+                                  staging / assignment)
+    except SubmissionError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        result.status = f"not graded: {error}"
+        return result
+    digest = graded_digest(staging / assignment, options)
+    earlier = None if again else record.unchanged(submission.student, digest)
+    if earlier is not None and (course_dir / "autograded" / submission.student / assignment).is_dir():
+        shutil.rmtree(staging)
+        return kept_result(course_dir, assignment, submission.student, earlier)
     for folder in ("autograded", "feedback", "submitted"):
         shutil.rmtree(course_dir / folder / submission.student, ignore_errors=True)
     graded_copy = course_dir / "submitted" / submission.student / assignment
-    try:
-        built = build_graded_copy(submission, course_dir / "release" / assignment, names, student_files,
-                                  graded_copy)
-    except SubmissionError as error:
-        result.status = f"not graded: {error}"
-        return result
+    graded_copy.parent.mkdir(parents=True)
+    os.replace(staging / assignment, graded_copy)
+    staging.rmdir()
     result.review = review_submission(graded_copy, course_dir / "release" / assignment, student_files)
     if settings is not None:
         end_processes_of(settings.uid)
@@ -188,6 +218,15 @@ def grade_one(submission, course_dir, names, student_files, job, limit, env, set
         if notes:
             result.status = "ok, " + "; ".join(notes)
     result.seconds = time.perf_counter() - started
+    record.save(submission.student, digest, result)
+    return result
+
+
+def kept_result(course_dir, assignment, student, earlier):
+    """The earlier grade of an unchanged submission: status, review and seconds recorded, points from the gradebook."""
+    result = StudentResult(student, status=earlier["status"], seconds=float(earlier.get("seconds", 0.0)),
+                           review=list(earlier.get("review", [])), kept=True)
+    read_scores(course_dir, assignment, result)
     return result
 
 

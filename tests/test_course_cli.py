@@ -123,7 +123,8 @@ def test_the_module_runs_as_the_command_and_its_help_lists_every_subcommand():
 @pytest.mark.parametrize("command, options", [
     ("release", ["--course-dir", "--assignment", "--release-dir", "--notebooks-dir", "--notebooks"]),
     ("grade", ["submissions", "--course-dir", "--assignment", "--timeout", "--student-timeout", "--sandbox",
-               "{auto,yes,no}", "--sandbox-uid", "--memory-mb", "--max-processes", "--max-output-kb"]),
+               "{auto,yes,no}", "--sandbox-uid", "--memory-mb", "--max-processes", "--max-output-kb",
+               "--student", "--force"]),
     ("validate", ["paths", "--timeout"]),
     ("workspace", ["--release-dir", "--workspace-dir"]),
 ])
