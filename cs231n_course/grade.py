@@ -38,6 +38,7 @@ from cs231n_course.grades_csv import (
 )
 from cs231n_course.kernel_launcher import die_with_parent
 from cs231n_course.limits import PROCESS_REFUSALS, limit_notes
+from cs231n_course.lms_export import write_lms_csv
 from cs231n_course.progress import grading_progress
 from cs231n_course.regrade import GradingRecord, graded_digest
 from cs231n_course.release import private_dir, read_release_info
@@ -164,9 +165,11 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
             done = {r.student for r in results}
             results += [StudentResult(s.student, STOPPED) for s in submissions if s.student not in done]
             csv_path = write_grades_csv(course_dir / GRADES_CSV.format(assignment=assignment), maxima, results)
+            write_lms_csv(csv_path, assignment)
             raise GradingStopped(f"grading stopped after {len(done)} of {len(submissions)} submission(s); "
                                  f"{csv_path} lists them") from None
     csv_path = write_grades_csv(course_dir / GRADES_CSV.format(assignment=assignment), maxima, results)
+    write_lms_csv(csv_path, assignment)  # grades-<assignment>-lms.csv for Canvas and Moodle (lms_export.py)
     return GradeRun(results, csv_path, course_dir / "feedback", settings is not None, time.perf_counter() - start)
 
 
