@@ -47,6 +47,7 @@ from cs231n_course.sandbox import (
     SandboxError,
     SandboxSettings,
     check_uid_free,
+    hold_uid,
     missing_for_sandbox,
     processes_of,
     write_kernelspec,
@@ -122,12 +123,16 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     if sandbox == "yes" and missing:
         raise SandboxError(f"--sandbox yes: {missing}")
     settings = (settings or SandboxSettings()) if sandbox != "no" and not missing else None
+    uid_lock = None
     if settings is not None:
         check_uid_free(settings.uid)
+        uid_lock = hold_uid(settings.uid)
     private_dir(course_dir)
     remove_leftovers(log)
     results = []
     with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch, stop_on_sigterm(), ExitStack() as stack:
+        if uid_lock is not None:
+            stack.callback(uid_lock.close)
         scratch = private_dir(scratch)
         (scratch / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
         socket_dir = scratch / "sockets"

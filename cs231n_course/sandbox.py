@@ -17,6 +17,7 @@ while they are graded, with limits on memory (address space per process), proces
 and file size; see ``SandboxSettings``.
 """
 
+import fcntl
 import grp
 import json
 import os
@@ -100,6 +101,29 @@ def check_uid_free(uid):
             continue
         raise SandboxError(f"uid {uid} belongs to the {kind} {name!r}; pass --sandbox-uid with a number "
                            "no account or group uses (for example 64231)")
+
+
+# One grading run per sandbox uid: each run ends every process of its uid between students,
+# so two runs sharing one would kill each other's kernels.
+UID_LOCK = "/run/lock/cs231n-grading-uid-{uid}.lock"
+
+
+def hold_uid(uid, lock_path=None):
+    """Take the uid for this run (an exclusive lock, released when the returned file is closed).
+
+    Raises SandboxError when another grading run holds it.
+    """
+    path = Path(lock_path or UID_LOCK.format(uid=uid))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 (kept open for the whole run: the lock lives as long as it)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise SandboxError(f"another grading run is using sandbox uid {uid} (it would end this run's "
+                           f"kernels and this one its): wait for it, or pass --sandbox-uid with another "
+                           f"free number (lock: {path})") from None
+    return handle
 
 
 def processes_of(uid):

@@ -829,3 +829,14 @@ def test_private_socket_dir_does_not_propagate_to_a_shared_parent_mount(tmp_path
     assert len(out["before"]) == 1
     assert out["after"] == out["before"], "the socket folder's tmpfs reached the namespace that started it"
     assert str(folder) not in host_mount_points()
+
+
+def test_two_grading_runs_never_share_a_sandbox_uid(tmp_path):
+    from cs231n_course.sandbox import hold_uid
+
+    lock = tmp_path / "uid.lock"
+    first = hold_uid(64999, lock)
+    with pytest.raises(SandboxError, match=r"another grading run is using sandbox uid 64999.*--sandbox-uid"):
+        hold_uid(64999, lock)
+    first.close()  # the run ended (or died: the kernel drops the lock with the process)
+    hold_uid(64999, lock).close()
