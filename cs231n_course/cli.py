@@ -106,6 +106,24 @@ def build_parser():
                     "version, cell UI state, widget views): what running them in JupyterLab adds. "
                     "Outputs stay. tests/test_notebook_format.py checks that every course notebook is stored so.")
     normalize.add_argument("notebooks", nargs="+", type=Path, help="notebook files, e.g. notebooks/*.ipynb")
+
+    gradescope = commands.add_parser(
+        "gradescope", help="write autograder.zip: the release's grader for Gradescope",
+        description="Package the released assignment's grader for Gradescope: setup.sh, run_autograder, "
+                    "the gradebook with the hidden tests and a wheel of this package (library without "
+                    "solutions). Gradescope grades each submission with the sandbox and hidden tests of "
+                    "`grade` and shows one test per graded cell.")
+    add_course_options(gradescope)
+    gradescope.add_argument("--assignment", default=None,
+                            help="which release (default: the only one in the course directory)")
+    gradescope.add_argument("--output", default=Path("autograder.zip"), type=Path,
+                            help="the zip to write (default: %(default)s)")
+    gradescope.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
+                            help="per-cell time limit (default: %(default)s)")
+    gradescope.add_argument("--allow-unsandboxed", action="store_true",
+                            help="where Gradescope's container cannot run the sandbox, grade without it "
+                                 "(student code then runs as root beside the hidden tests); by default "
+                                 "such a submission is not graded and says so")
     return parser
 
 
@@ -183,8 +201,24 @@ def run_normalize(args):
     return 0
 
 
+def run_gradescope(args):
+    from cs231n_course.gradescope import AutograderError, build_autograder
+
+    try:
+        path, settings = build_autograder(args.course_dir, args.output, args.assignment, args.timeout,
+                                          allow_unsandboxed=args.allow_unsandboxed)
+    except AutograderError as error:
+        print(f"cs231n-course gradescope: {error}", file=sys.stderr)
+        return 2
+    print(f"Wrote {path} ({path.stat().st_size / 2**20:.1f} MiB): {settings['assignment']}, "
+          f"{len(settings['notebooks'])} notebook(s). Upload it as a programming assignment's autograder (README):\n"
+          f"  autograder points {settings['auto_points']:g}; written answers, graded by hand: "
+          f"{settings['manual_points']:g} point(s).")
+    return 0
+
+
 COMMANDS = {"release": run_release, "grade": run_grade, "validate": run_validate, "workspace": run_workspace,
-            "normalize": run_normalize}
+            "normalize": run_normalize, "gradescope": run_gradescope}
 
 
 def main(argv=None):
