@@ -8,15 +8,13 @@ the comment next to their grades.
 """
 
 import csv
-import warnings
 
 import pytest
+from gradebooks import build_gradebook
 from nbgrader.api import Gradebook
-from sqlalchemy.exc import SAWarning
 
 from cs231n_course.grade import StudentResult, read_scores
 from cs231n_course.grades_csv import read_maxima, write_grades_csv
-from cs231n_course.nbgrader_run import interpreter_scripts_on_path
 
 ASSIGNMENT = "ps"
 NAMES = ["00_intro", "01_a", "02_b"]
@@ -44,29 +42,10 @@ GRADES = {
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("course")
-    # A new gradebook runs `alembic` from PATH; add_submission warns about its own session.
-    with interpreter_scripts_on_path(), warnings.catch_warnings(), \
-            Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
-        warnings.simplefilter("ignore", SAWarning)
-        gb.add_assignment(ASSIGNMENT)
-        for name in NAMES:
-            gb.add_notebook(name, ASSIGNMENT)
-        for cell, notebook, points in [("c1", "01_a", 2), ("c2", "01_a", 3), ("d1", "02_b", 4)]:
-            gb.add_grade_cell(cell, notebook, ASSIGNMENT, max_score=points, cell_type="code")
-        for cell, notebook, points in [("w1", "01_a", 1), ("w2", "02_b", 2), ("w3", "02_b", 1)]:
-            gb.add_grade_cell(cell, notebook, ASSIGNMENT, max_score=points, cell_type="markdown")
-            gb.add_solution_cell(cell, notebook, ASSIGNMENT)
-        gb.add_solution_cell("a1", "01_a", ASSIGNMENT)  # an answer cell whose check is another cell
-        for student, grades in GRADES.items():
-            gb.add_student(student)
-            gb.add_submission(ASSIGNMENT, student)
-            for cell, (auto, manual, needs) in grades.items():
-                notebook = "01_a" if cell in ("c1", "c2", "w1") else "02_b"
-                grade = gb.find_grade(cell, notebook, ASSIGNMENT, student)
-                grade.auto_score, grade.manual_score, grade.needs_manual_grade = auto, manual, needs
-        gb.db.commit()
-    return tmp_path
+    checks = [("c1", "01_a", 2), ("c2", "01_a", 3), ("d1", "02_b", 4)]
+    written = [("w1", "01_a", 1), ("w2", "02_b", 2), ("w3", "02_b", 1)]
+    answers = [("a1", "01_a")]  # an answer cell whose check is another cell
+    return build_gradebook(tmp_path_factory.mktemp("course"), ASSIGNMENT, NAMES, checks, written, GRADES, answers)
 
 
 def written_rows(course, results):

@@ -12,24 +12,21 @@ import csv
 import re
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
+from gradebooks import build_gradebook
 from nbgrader.api import Gradebook
-from sqlalchemy.exc import SAWarning
 
 from cs231n_course.grade import StudentResult, read_scores
 from cs231n_course.grades_csv import read_maxima, write_grades_csv
 from cs231n_course.lms_export import IDENTITY, lms_path, lms_table, write_lms_csv
-from cs231n_course.nbgrader_run import interpreter_scripts_on_path
 from cs231n_course.release import NBGRADER_CONFIG
 
 ASSIGNMENT = "hw"
 NAMES = ["00_intro", "01_x", "02_y"]
 CHECKS = [("c1", "01_x", 3), ("d1", "02_y", 1.5), ("d2", "02_y", 2)]
 WRITTEN = [("w1", "01_x", 2), ("w2", "02_y", 1)]
-NOTEBOOK_OF = {cell: notebook for cell, notebook, _ in CHECKS + WRITTEN}
 # Per student and cell: (auto_score, manual_score, needs_manual_grade).
 GRADES = {
     # 01_x: 3 + 1.5 = 4.5; 02_y: 1.5 + 0 + 1 = 2.5; total 7.
@@ -49,27 +46,7 @@ HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw 01_x", 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    course_dir = tmp_path_factory.mktemp("lms")
-    # A new gradebook runs `alembic` from PATH; add_submission warns about its own session.
-    with interpreter_scripts_on_path(), warnings.catch_warnings(), \
-            Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
-        warnings.simplefilter("ignore", SAWarning)
-        gb.add_assignment(ASSIGNMENT)
-        for name in NAMES:
-            gb.add_notebook(name, ASSIGNMENT)
-        for cell, notebook, points in CHECKS:
-            gb.add_grade_cell(cell, notebook, ASSIGNMENT, max_score=points, cell_type="code")
-        for cell, notebook, points in WRITTEN:
-            gb.add_grade_cell(cell, notebook, ASSIGNMENT, max_score=points, cell_type="markdown")
-            gb.add_solution_cell(cell, notebook, ASSIGNMENT)
-        for student, grades in GRADES.items():
-            gb.add_student(student)
-            gb.add_submission(ASSIGNMENT, student)
-            for cell, (auto, manual, needs) in grades.items():
-                grade = gb.find_grade(cell, NOTEBOOK_OF[cell], ASSIGNMENT, student)
-                grade.auto_score, grade.manual_score, grade.needs_manual_grade = auto, manual, needs
-        gb.db.commit()
-    return course_dir
+    return build_gradebook(tmp_path_factory.mktemp("lms"), ASSIGNMENT, NAMES, CHECKS, WRITTEN, GRADES)
 
 
 def results(course_dir):
