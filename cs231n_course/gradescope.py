@@ -41,7 +41,7 @@ from pathlib import Path
 import nbformat
 
 from cs231n_course.config import DEFAULT_CELL_TIMEOUT, LIBRARY_NAME, library_dir
-from cs231n_course.release import RELEASE_INFO, read_release_info
+from cs231n_course.release import RELEASE_INFO, read_release_info, zip_folder
 
 AUTOGRADER_ZIP = "autograder.zip"
 ROOT_ENV = "CS231N_AUTOGRADER_ROOT"
@@ -137,7 +137,7 @@ def build_autograder(course_dir="grading", output=AUTOGRADER_ZIP, assignment=Non
         write_script(root / "run_autograder", RUN_AUTOGRADER.format(venv=GRADER_VENV, python_env=PYTHON_ENV,
                                                                     root_env=ROOT_ENV))
         output.parent.mkdir(parents=True, exist_ok=True)
-        write_zip(root, output)
+        zip_folder(root, output, top="")  # setup.sh at the zip's root, as Gradescope wants
     return output, settings
 
 
@@ -208,18 +208,6 @@ def write_script(path, text):
     path.chmod(0o755)
 
 
-def write_zip(folder, archive):
-    """Zip the contents of ``folder`` (setup.sh at the zip's root, as Gradescope wants), atomically."""
-    partial = archive.with_name(archive.name + ".partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                info = zipfile.ZipInfo.from_file(path, path.relative_to(folder).as_posix())
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, path.read_bytes())  # keeps the scripts' executable bits
-    os.replace(partial, archive)
-
-
 # --- Grading one submission on Gradescope ------------------------------------------------------
 
 
@@ -277,12 +265,11 @@ def run_autograder(root=None, log=print):
     source = root / "source"
     settings = json.loads((source / SETTINGS_FILE).read_text(encoding="utf-8"))
     results_dir = root / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
     mode, why = sandbox_mode()
     log(f"Sandbox: {'yes' if mode == 'yes' else 'NO, ' + why}")
     if mode != "yes" and not settings.get("allow_unsandboxed"):
-        results = not_graded_without_sandbox(why, time.perf_counter() - started)
-        (results_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        results = not_graded(NO_SANDBOX, time.perf_counter() - started)
+        write_results(results_dir, results)
         log(f"Not graded: the sandbox cannot run here ({why}); rebuild the zip with --allow-unsandboxed "
             "to grade without it")
         return results
@@ -302,22 +289,31 @@ def run_autograder(root=None, log=print):
         result = run.results[0]
         tests = cell_tests(course, settings["assignment"], settings["notebooks"], result)
     results = results_json(result, tests, mode, why, time.perf_counter() - started)
-    (results_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    write_results(results_dir, results)
     log(f"{result.status}: {results['score']:g} of {sum(t['max_score'] for t in tests):g} points; "
         f"{results_dir / 'results.json'}")
     return results
 
 
-def not_graded_without_sandbox(why, seconds):
-    """results.json when the container cannot run the sandbox and the zip does not allow grading without it."""
-    return {
-        "score": 0.0,
-        "execution_time": round(seconds),
-        "output": ("Not graded: this autograder cannot isolate student code in this container, so it did "
-                   "not run your code. Your submission is kept; your instructor will grade it."),
-        "stdout_visibility": "hidden",
-        "tests": [],
-    }
+# What a student reads when their code was not graded (the autograder's log says why).
+NO_SANDBOX = ("Not graded: this autograder cannot isolate student code in this container, so it did "
+              "not run your code. Your submission is kept; your instructor will grade it.")
+AUTOGRADER_FAILED = ("The autograder failed on this submission: please tell the course staff (the "
+                     "autograder's log says why).")
+
+
+def not_graded(output, seconds=None):
+    """results.json of a submission that was not graded: score 0, no tests, ``output`` for the student."""
+    results = {"score": 0.0, "output": output, "stdout_visibility": "hidden", "tests": []}
+    if seconds is not None:
+        results["execution_time"] = round(seconds)
+    return results
+
+
+def write_results(results_dir, results):
+    """Write ``results_dir/results.json`` (the folder made if needed)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 
 
 def results_json(result, tests, mode, why, seconds):
@@ -438,10 +434,7 @@ def main():
         import traceback
 
         traceback.print_exc()
-        results = {"score": 0.0, "output": "The autograder failed on this submission: please tell the course "
-                   "staff (the autograder's log says why).", "stdout_visibility": "hidden", "tests": []}
-        (root / "results").mkdir(parents=True, exist_ok=True)
-        (root / "results" / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        write_results(root / "results", not_graded(AUTOGRADER_FAILED))
         print(f"cs231n_course.gradescope: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     return 0

@@ -141,14 +141,16 @@ def refuse_to_replace_edited(folder, manifest):
         )
 
 
-def zip_folder(folder, archive):
-    """Zip ``folder`` so that it unpacks as ``<folder name>/...``; written atomically."""
+def zip_folder(folder, archive, top=None):
+    """Zip ``folder`` so that it unpacks as ``<top>/...`` (default: the folder's name; "" for its
+    contents at the zip's root), file modes kept; written atomically."""
     folder, archive = Path(folder), Path(archive)
+    top = folder.name if top is None else top
     partial = archive.with_name(archive.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                zf.write(path, (Path(folder.name) / path.relative_to(folder)).as_posix())
+                zf.write(path, (Path(top) / path.relative_to(folder)).as_posix())
     os.replace(partial, archive)
 
 
