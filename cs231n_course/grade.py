@@ -119,6 +119,10 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     submissions = find_submissions(submissions_dir)
     if not submissions:
         raise SubmissionError(f"{submissions_dir} holds no submissions (one folder or .zip per student)")
+    named = set(students)
+    unknown = sorted(named - {s.student for s in submissions})
+    if unknown:
+        raise SubmissionError(f"--student {', '.join(unknown)}: no such submission in {submissions_dir}")
     missing = missing_for_sandbox()
     if sandbox == "yes" and missing:
         raise SandboxError(f"--sandbox yes: {missing}")
@@ -151,10 +155,6 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
         record = GradingRecord(course_dir, assignment)
         options = {"cell_timeout": cell_timeout, "max_output_bytes": max_output_bytes, "limit": limit,
                    "sandbox": asdict(settings) if settings else None}
-        named = set(students)
-        unknown = sorted(named - {s.student for s in submissions})
-        if unknown:
-            raise SubmissionError(f"--student {', '.join(unknown)}: no such submission in {submissions_dir}")
         try:
             with grading_progress(len(submissions), log) as progress:
                 for submission in submissions:
