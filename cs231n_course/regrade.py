@@ -19,20 +19,16 @@ import json
 import os
 from pathlib import Path
 
+from cs231n_course.release import file_hashes
+
 RECORD = "graded-{assignment}.json"
 RECORD_FORMAT = 1
 
 
 def graded_digest(folder, options):
-    """sha256 of every regular file under ``folder`` (relative path and bytes) and of ``options`` (a dict)."""
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode("utf-8"))
-    folder = Path(folder)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        name = path.relative_to(folder).as_posix().encode("utf-8")
-        digest.update(len(name).to_bytes(8, "big") + name)
-        data = path.read_bytes()
-        digest.update(len(data).to_bytes(8, "big") + data)
-    return digest.hexdigest()
+    """sha256 of ``options`` (a dict) and of every file under ``folder`` (``release.file_hashes``)."""
+    text = json.dumps({"options": options, "files": file_hashes(folder)}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class GradingRecord:
