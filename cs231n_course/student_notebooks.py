@@ -22,6 +22,7 @@
 import re
 
 from cs231n_course.notebook_format import normalize
+from cs231n_course.review import nbgrader_metadata
 from cs231n_course.solutions import BEGIN, END
 
 RAISES = "raises-exception"
@@ -41,13 +42,9 @@ def _phrase(pattern):
 _PHRASES = [(_phrase(pattern), replacement) for pattern, replacement in MARKER_PHRASES]
 
 
-def _grading(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
 def is_exercise_cell(cell):
     """An answer or check cell (nbgrader's solution or grade cells)."""
-    meta = _grading(cell)
+    meta = nbgrader_metadata(cell)
     return bool(meta.get("solution") or meta.get("grade"))
 
 
@@ -84,7 +81,7 @@ def student_source(nb):
     nb = normalize(nb)
     exercises_started = False
     for index, cell in enumerate(nb.cells):
-        meta = _grading(cell)
+        meta = nbgrader_metadata(cell)
         if cell.cell_type == "markdown":
             if meta.get("solution") and BEGIN not in cell.source:
                 cell.source = named_answer(nb.cells, index)
