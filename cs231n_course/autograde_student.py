@@ -6,7 +6,7 @@
 wall-clock limit, so a kernel that ignores interrupts costs that student's grade, not the
 run. JOB_JSON holds: course_dir, assignment, student, cell_timeout, student_files,
 max_output_bytes, kernel_name (the kernelspec found through JUPYTER_PATH, or null),
-socket_dir (the kernels talk over Unix sockets there, never TCP) and, when sandboxed, uid:
+db_url (the gradebook; null: the course directory's), socket_dir (the kernels talk over Unix sockets there, never TCP) and, when sandboxed, uid:
 this process then gets a mount namespace of its own in which ``socket_dir`` is a small
 tmpfs owned by ``uid``, where the connection files and the kernels' sockets live. It
 vanishes with this process, whatever ends it.
@@ -49,7 +49,8 @@ def main(argv=None):
         private_socket_dir(job["socket_dir"], job["uid"])
     config = nbgrader_config(job["course_dir"], job["assignment"], cell_timeout=job["cell_timeout"],
                              kernel_name=job.get("kernel_name"), student_files=job["student_files"],
-                             max_output_bytes=job["max_output_bytes"], socket_dir=job.get("socket_dir"))
+                             max_output_bytes=job["max_output_bytes"], socket_dir=job.get("socket_dir"),
+                             db_url=job.get("db_url"))
     try:
         run_nbgrader("autograde", config, job["assignment"], job["student"])
         run_nbgrader("generate_feedback", config, job["assignment"], job["student"])

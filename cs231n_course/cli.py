@@ -50,7 +50,7 @@ def build_parser():
     grade = commands.add_parser(
         "grade", help="autograde every submission, write feedback and grades.csv",
         description="Autograde copies of the submissions (never the originals) with nbgrader, "
-                    "one student at a time in a sandbox, then write HTML feedback without hidden "
+                    "several students at once (--jobs), each in a sandbox, then write HTML feedback without hidden "
                     "tests to <course-dir>/feedback/ and one row per student to <course-dir>/grades-<assignment>.csv.")
     grade.add_argument("submissions", type=Path,
                        help="folder with one folder or .zip per student, named by student id, "
@@ -63,6 +63,10 @@ def build_parser():
                             "(repeatable); by default only new or changed submissions are graded")
     grade.add_argument("--force", action="store_true",
                        help="grade every submission again, changed or not")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="students graded at once, each with its own sandbox uid (--sandbox-uid + 0..N-1) "
+                            "and gradebook copy (default: one per core, fewer if there is less than 1 GiB of "
+                            "free memory per job)")
     grade.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
                        help="per-cell time limit; a cell still running is interrupted and scores 0 "
                             "(default: %(default)s)")
@@ -150,22 +154,26 @@ def run_release(args):
 
 def run_grade(args):
     from cs231n_course.grade import GradingStopped, format_points, grade_submissions
+    from cs231n_course.grading_slots import check_jobs
     from cs231n_course.sandbox import SandboxSettings
 
     if args.max_output_kb < 1:
         raise ValueError(f"--max-output-kb must be at least 1, got {args.max_output_kb}")
+    if args.jobs is not None:
+        check_jobs(args.jobs)
     settings = SandboxSettings(uid=args.sandbox_uid, memory_mb=args.memory_mb, max_processes=args.max_processes)
     try:
         run = grade_submissions(args.submissions, args.course_dir, args.timeout, args.student_timeout,
                                 args.sandbox, settings, args.assignment, max_output_bytes=args.max_output_kb * 1000,
-                                force=args.force, students=args.student)
+                                force=args.force, students=args.student, jobs=args.jobs)
     except GradingStopped as stopped:
         print(f"cs231n-course grade: {stopped}", file=sys.stderr)
         return 130
     ok = [r for r in run.results if r.status.startswith("ok")]
     kept = sum(r.kept for r in run.results)
     where = "sandboxed" if run.sandboxed else "NOT sandboxed: student code ran as you"
-    print(f"Graded {len(ok)} of {len(run.results)} submission(s) in {run.seconds:.1f} s ({where}).")
+    print(f"Graded {len(ok)} of {len(run.results)} submission(s) in {run.seconds:.1f} s "
+          f"({where}, {run.jobs} at once).")
     if kept:
         print(f"  {kept} of them unchanged since their last grade, which stands (--force grades everyone again).")
     for r in run.results:

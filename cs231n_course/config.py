@@ -62,14 +62,15 @@ def set_execution_limits(config, cell_timeout):
 
 
 def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFAULT_CELL_TIMEOUT,
-                    kernel_name=None, student_files=(), max_output_bytes=None, socket_dir=None):
+                    kernel_name=None, student_files=(), max_output_bytes=None, socket_dir=None, db_url=None):
     """The traitlets Config for NbGraderAPI on the course directory ``course_dir``.
 
     ``student_files``: paths (relative to the assignment folder) of the library
     files students edit (those with solution regions). Autograde grades the
     student's copy of these; every other file is replaced by the released one.
     ``max_output_bytes``: outputs one cell keeps (default: CapOutputs'); ``socket_dir``:
-    talk to kernels over Unix sockets in this folder (the sandbox has no network).
+    talk to kernels over Unix sockets in this folder (the sandbox has no network); ``db_url``:
+    the gradebook (default: ``gradebook.db`` in ``course_dir``).
     """
     from nbconvert.preprocessors import (
         ClearMetadataPreprocessor,
@@ -105,6 +106,8 @@ def nbgrader_config(course_dir, assignment=DEFAULT_ASSIGNMENT, cell_timeout=DEFA
     c = Config()
     c.CourseDirectory.root = str(Path(course_dir).resolve())
     c.CourseDirectory.course_id = "cs231n-course"
+    if db_url:
+        c.CourseDirectory.db_url = db_url
     c.CourseDirectory.ignore = [*IGNORED_NAMES, *(f"*{suffix}" for suffix in IGNORED_SUFFIXES), "feedback"]
     # Same order as nbgrader 0.9's default, with the strict marker rules swapped in.
     c.GenerateAssignment.preprocessors = [

@@ -1,6 +1,8 @@
 """``cs231n-course grade SUBMISSIONS``: autograde every submission, feedback, grades CSV.
 
-For each student, in a process of its own with a wall-clock limit: the graded copy is
+``--jobs N`` students are graded at once, each job with its own sandbox uid, sockets and
+gradebook (``grading_slots.py``). For each student, in a process of its own with a
+wall-clock limit: the graded copy is
 built (the release plus the student's answer files, ``submissions.build_graded_copy``)
 in ``<course-dir>/submitted/<student>/``, then nbgrader ``autograde`` and
 ``generate_feedback`` run with every kernel in the sandbox (``sandbox.py``). Afterwards
@@ -8,8 +10,8 @@ in ``<course-dir>/submitted/<student>/``, then nbgrader ``autograde`` and
 folder (its columns: ``grades_csv.py``), and only the (sanitized) HTML feedback is kept
 in ``<course-dir>/feedback/``.
 
-Stopping ``grade`` stops grading: Ctrl-C or SIGTERM ends the student's process (and so
-every kernel of it) and writes the CSV with the students not yet graded marked so;
+Stopping ``grade`` stops grading: Ctrl-C or SIGTERM ends the students' processes (and so
+every kernel of them) and writes the CSV with the students not yet graded marked so;
 after SIGKILL the student's process and kernels die with it (PR_SET_PDEATHSIG,
 bubblewrap's --die-with-parent), and the next run removes what the killed one left in
 the temporary folder.
@@ -17,25 +19,29 @@ the temporary folder.
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cs231n_course.cgroup import memory_cgroup, remove_cgroup
 from cs231n_course.config import DEFAULT_CELL_TIMEOUT, DEFAULT_MAX_OUTPUT_BYTES
 from cs231n_course.feedback import secure_feedback_folder
+from cs231n_course.gradebook_copy import copy_submission
 from cs231n_course.grades_csv import (
     format_points,
     read_maxima,
     read_points,
     write_grades_csv,
 )
+from cs231n_course.grading_slots import check_jobs, default_jobs, open_slots
 from cs231n_course.kernel_launcher import die_with_parent
 from cs231n_course.limits import PROCESS_REFUSALS, limit_notes
 from cs231n_course.lms_export import write_lms_csv
@@ -46,11 +52,8 @@ from cs231n_course.review import review_submission
 from cs231n_course.sandbox import (
     SandboxError,
     SandboxSettings,
-    check_uid_free,
-    hold_uid,
     missing_for_sandbox,
     processes_of,
-    write_kernelspec,
 )
 from cs231n_course.submissions import (
     SubmissionError,
@@ -92,6 +95,7 @@ class GradeRun:
     feedback_dir: Path
     sandboxed: bool
     seconds: float
+    jobs: int = 1
 
 
 class GradingStopped(KeyboardInterrupt):
@@ -100,18 +104,21 @@ class GradingStopped(KeyboardInterrupt):
 
 def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAULT_CELL_TIMEOUT,
                       student_timeout=None, sandbox="auto", settings=None, assignment=None,
-                      max_output_bytes=DEFAULT_MAX_OUTPUT_BYTES, log=print, force=False, students=()):
+                      max_output_bytes=DEFAULT_MAX_OUTPUT_BYTES, log=print, force=False, students=(), jobs=None):
     """Grade every submission in ``submissions_dir``; returns a GradeRun.
 
     Only what changed is graded again (regrade.py): a student whose graded copy and options
     are those of their last ``ok`` grade keeps it, unless named in ``students`` or ``force``.
 
     sandbox: "auto" (when possible), "yes" (fail if impossible) or "no".
-    settings: SandboxSettings (uid and limits) for sandboxed kernels.
+    settings: SandboxSettings (uid and limits) for sandboxed kernels; job k uses uid + k.
     student_timeout: wall-clock seconds for one student, after which their grading is
     stopped (default: STUDENT_OVERHEAD_SECONDS + 3 x cell_timeout per notebook).
+    jobs: students graded at once (default: grading_slots.default_jobs(), one per core),
+    never more than there are submissions.
     """
     start = time.perf_counter()
+    jobs = default_jobs() if jobs is None else check_jobs(jobs)
     course_dir = Path(course_dir).resolve()
     info = read_release_info(course_dir, assignment)
     assignment, names = info["assignment"], info["notebooks"]
@@ -127,77 +134,139 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     if sandbox == "yes" and missing:
         raise SandboxError(f"--sandbox yes: {missing}")
     settings = (settings or SandboxSettings()) if sandbox != "no" and not missing else None
-    uid_lock = None
-    if settings is not None:
-        check_uid_free(settings.uid)
-        uid_lock = hold_uid(settings.uid)
+    jobs = min(jobs, len(submissions))
     private_dir(course_dir)
     remove_leftovers(log)
-    results = []
+    limit = student_timeout or STUDENT_OVERHEAD_SECONDS + 3 * cell_timeout * len(names)
+    options = {"cell_timeout": cell_timeout, "max_output_bytes": max_output_bytes, "limit": limit,
+               "sandbox": asdict(settings) if settings else None}
+    run = SharedRun(course_dir, assignment, names, info["student_files"], limit, GradingRecord(course_dir, assignment),
+                    options, {"course_dir": str(course_dir), "assignment": assignment, "cell_timeout": cell_timeout,
+                              "student_files": info["student_files"], "max_output_bytes": max_output_bytes})
+    finished = {}
     with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch, stop_on_sigterm(), ExitStack() as stack:
-        if uid_lock is not None:
-            stack.callback(uid_lock.close)
         scratch = private_dir(scratch)
         (scratch / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
-        socket_dir = scratch / "sockets"
-        socket_dir.mkdir()
-        cgroup = memory_cgroup(settings.memory_mb * 2**20, settings.uid) if settings else None
-        stack.callback(remove_cgroup, cgroup)
-        write_kernelspec(scratch / "jupyter", settings, socket_dir, scratch / "etc", cgroup)
-        env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(filter(None, [str(scratch / "jupyter"),
-                                                                         os.environ.get("JUPYTER_PATH")])))
-        limit = student_timeout or STUDENT_OVERHEAD_SECONDS + 3 * cell_timeout * len(names)
-        job = {"course_dir": str(course_dir), "assignment": assignment, "cell_timeout": cell_timeout,
-               "student_files": info["student_files"], "max_output_bytes": max_output_bytes,
-               "kernel_name": "cs231n-grading",
-               # Unix sockets in the private scratch folder, sandboxed or not: no kernel on TCP.
-               "socket_dir": str(socket_dir), "uid": settings.uid if settings else None}
-        record = GradingRecord(course_dir, assignment)
-        options = {"cell_timeout": cell_timeout, "max_output_bytes": max_output_bytes, "limit": limit,
-                   "sandbox": asdict(settings) if settings else None}
+        slots = open_slots(jobs, scratch, settings, course_dir, stack)
         try:
-            with grading_progress(len(submissions), log) as progress:
-                for submission in submissions:
-                    again = force or submission.student in named
-                    result = grade_one(submission, course_dir, names, info["student_files"], job, limit, env,
-                                       settings, record, options, again)
-                    results.append(result)
-                    how = "unchanged, grade kept" if result.kept else f"in {result.seconds:.1f} s"
-                    progress.log(f"{submission.student}: {result.status}, {format_points(result.total)} points "
-                                 f"{how}")
-                    progress.done(0.0 if result.kept else result.seconds)
+            grade_in_slots(submissions, slots, run, named, force, finished, log)
         except KeyboardInterrupt:
-            done = {r.student for r in results}
-            results += [StudentResult(s.student, STOPPED) for s in submissions if s.student not in done]
+            results = [finished.get(s.student) or StudentResult(s.student, STOPPED) for s in submissions]
             csv_path = write_grades_csv(course_dir / GRADES_CSV.format(assignment=assignment), maxima, results)
             write_lms_csv(csv_path, assignment)
-            raise GradingStopped(f"grading stopped after {len(done)} of {len(submissions)} submission(s); "
+            raise GradingStopped(f"grading stopped after {len(finished)} of {len(submissions)} submission(s); "
                                  f"{csv_path} lists them") from None
+    results = [finished[s.student] for s in submissions]
     csv_path = write_grades_csv(course_dir / GRADES_CSV.format(assignment=assignment), maxima, results)
     write_lms_csv(csv_path, assignment)  # grades-<assignment>-lms.csv for Canvas and Moodle (lms_export.py)
-    return GradeRun(results, csv_path, course_dir / "feedback", settings is not None, time.perf_counter() - start)
+    return GradeRun(results, csv_path, course_dir / "feedback", settings is not None, time.perf_counter() - start,
+                    jobs)
 
 
-def grade_one(submission, course_dir, names, student_files, job, limit, env, settings, record, options,
-              again=False):
-    """Grade one submission (or keep its earlier grade: see regrade.py); a StudentResult."""
-    result = StudentResult(submission.student)
+@dataclass
+class SharedRun:
+    """What every job of one run reads, and what they take turns to write (under ``lock``):
+    the course's gradebook and the grading record."""
+
+    course_dir: Path
+    assignment: str
+    names: list
+    student_files: list
+    limit: float
+    record: GradingRecord
+    options: dict
+    job: dict  # autograde_student's JOB fields common to every slot
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    processes: "RunningStudents" = field(default_factory=lambda: RunningStudents())
+
+    @property
+    def db_url(self):
+        return f"sqlite:///{self.course_dir / 'gradebook.db'}"
+
+
+def grade_in_slots(submissions, slots, run, named, force, finished, log):
+    """Grade ``submissions`` with one thread per slot; fills ``finished`` {student: StudentResult}.
+
+    On KeyboardInterrupt every student's grading in progress is ended, and ``finished``
+    keeps those that completed.
+    """
+    free = queue.SimpleQueue()
+    for slot in slots:
+        free.put(slot)
+
+    def grade_next(submission):
+        if run.processes.stopped:
+            return None
+        slot = free.get()
+        try:
+            return grade_one(submission, run, slot, force or submission.student in named)
+        finally:
+            free.put(slot)
+
+    with grading_progress(len(submissions), log) as progress, ThreadPoolExecutor(len(slots)) as pool:
+        futures = [pool.submit(grade_next, submission) for submission in submissions]
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                if result is None:
+                    continue
+                finished[result.student] = result
+                how = "unchanged, grade kept" if result.kept else f"in {result.seconds:.1f} s"
+                progress.log(f"{result.student}: {result.status}, {format_points(result.total)} points {how}")
+                progress.done(None if result.kept else result.seconds)
+        except BaseException:
+            run.processes.stop()
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future in futures:
+                if future.done() and not future.cancelled() and future.exception() is None and future.result():
+                    finished.setdefault(future.result().student, future.result())
+            raise
+
+
+def grade_one(submission, run, slot, again=False):
+    """Grade one submission in ``slot`` (or keep its earlier grade: see regrade.py).
+
+    Returns a StudentResult, or None when the run was stopped while it was being graded.
+    Only the student's own process runs while other jobs do; what this thread does itself
+    holds ``run.lock``: it writes the course's gradebook and record, and CPython 3.11's
+    ast.parse (review.py) fails when two threads parse at once (CPython gh-106905).
+    """
     started = time.perf_counter()
+    with run.lock:
+        prepared = prepare_student(submission, run, slot, again)
+    if isinstance(prepared, StudentResult):
+        return prepared
+    result, built, digest = prepared
+    log_file = private_dir(run.course_dir / "logs") / f"{submission.student}.log"
+    output = run_student(dict(run.job, **slot.job, student=submission.student), run, slot.env, result, log_file)
+    if run.processes.stopped:
+        return None
+    with run.lock:
+        log_file.write_text(output or "", encoding="utf-8")
+        finish_student(result, built, run, slot)
+        result.seconds = time.perf_counter() - started
+        run.record.save(submission.student, digest, result)
+    return result
+
+
+def prepare_student(submission, run, slot, again):
+    """Build the graded copy; a final StudentResult (not gradable, or kept), else (result, built, digest)."""
+    result = StudentResult(submission.student)
     if submission.problem:
         result.status = f"not graded: {submission.problem}"
         return result
-    assignment = job["assignment"]
+    course_dir, assignment = run.course_dir, run.assignment
     staging = private_dir(course_dir / STAGING) / submission.student
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        built = build_graded_copy(submission, course_dir / "release" / assignment, names, student_files,
+        built = build_graded_copy(submission, course_dir / "release" / assignment, run.names, run.student_files,
                                   staging / assignment)
     except SubmissionError as error:
         shutil.rmtree(staging, ignore_errors=True)
         result.status = f"not graded: {error}"
         return result
-    digest = graded_digest(staging / assignment, options)
-    earlier = None if again else record.unchanged(submission.student, digest)
+    digest = graded_digest(staging / assignment, run.options)
+    earlier = None if again else run.record.unchanged(submission.student, digest)
     if earlier is not None and (course_dir / "autograded" / submission.student / assignment).is_dir():
         shutil.rmtree(staging)
         return kept_result(course_dir, assignment, submission.student, earlier)
@@ -207,27 +276,30 @@ def grade_one(submission, course_dir, names, student_files, job, limit, env, set
     graded_copy.parent.mkdir(parents=True)
     os.replace(staging / assignment, graded_copy)
     staging.rmdir()
-    result.review = review_submission(graded_copy, course_dir / "release" / assignment, student_files)
-    if settings is not None:
-        end_processes_of(settings.uid)
-    log_file = private_dir(course_dir / "logs") / f"{submission.student}.log"
-    output = run_student(dict(job, student=submission.student), limit, env, course_dir, result, log_file)
-    log_file.write_text(output or "", encoding="utf-8")
-    survivors = end_processes_of(settings.uid) if settings is not None else 0
+    result.review = review_submission(graded_copy, course_dir / "release" / assignment, run.student_files)
+    if slot.db_url:  # the course's state of this student (points given by hand since the run began)
+        copy_submission(run.db_url, slot.db_url, assignment, submission.student)
+    if slot.settings is not None:
+        end_processes_of(slot.settings.uid)
+    return result, built, digest
+
+
+def finish_student(result, built, run, slot):
+    """After the student's process: end leftovers, keep only the feedback pages, read the points."""
+    course_dir, assignment, student = run.course_dir, run.assignment, result.student
+    survivors = end_processes_of(slot.settings.uid) if slot.settings is not None else 0
     if survivors:  # never expected: each kernel has a PID namespace of its own
         built.notes.append(f"{survivors} process(es) still running after grading were killed")
-    feedback = course_dir / "feedback" / submission.student
+    feedback = course_dir / "feedback" / student
     keep_only_html(feedback)
     secure_feedback_folder(feedback)
+    if slot.db_url:
+        copy_submission(slot.db_url, run.db_url, assignment, student)
     read_scores(course_dir, assignment, result)
     if result.status == "ok":
-        notes = built.notes + limit_notes(course_dir / "autograded" / submission.student / assignment, names,
-                                          settings)
+        notes = built.notes + limit_notes(course_dir / "autograded" / student / assignment, run.names, slot.settings)
         if notes:
             result.status = "ok, " + "; ".join(notes)
-    result.seconds = time.perf_counter() - started
-    record.save(submission.student, digest, result)
-    return result
 
 
 def kept_result(course_dir, assignment, student, earlier):
@@ -238,23 +310,27 @@ def kept_result(course_dir, assignment, student, earlier):
     return result
 
 
-def run_student(job, limit, env, course_dir, result, log_file):
+def run_student(job, run, env, result, log_file):
     """Run autograde_student for one student; sets result.status on failure; returns its output."""
     command = [sys.executable, "-I", "-m", "cs231n_course.autograde_student", json.dumps(job)]
-    process = subprocess.Popen(command, env=env, cwd=course_dir, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                               preexec_fn=die_with_parent)
+    process = run.processes.start(command, env=env, cwd=run.course_dir, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                  preexec_fn=die_with_parent)
+    if process is None:  # the run is stopping
+        return ""
     try:
-        output, _ = process.communicate(timeout=limit)
+        output, _ = process.communicate(timeout=run.limit)
     except subprocess.TimeoutExpired:
         kill_group(process)
         output, _ = process.communicate()
-        result.status = f"error: grading took longer than {limit:.0f} s and was stopped"
+        result.status = f"error: grading took longer than {run.limit:.0f} s and was stopped"
         return output
     except BaseException:
         kill_group(process)
         process.wait()
         raise
+    finally:
+        run.processes.finished(process)
     if process.returncode != 0 and any(refusal in (output or "") for refusal in PROCESS_REFUSALS):
         result.status = ("error: the student's code reached the process limit, and the kernel stopped answering; "
                          f"see logs/{log_file.name}")
@@ -264,6 +340,39 @@ def run_student(job, limit, env, course_dir, result, log_file):
     elif process.returncode != 0:
         result.status = f"error: nbgrader failed, see logs/{log_file.name}"
     return output
+
+
+class RunningStudents:
+    """The autograde_student processes in progress, so that stopping the run ends every one of them.
+
+    Each is started in a thread of its own (one per job); PR_SET_PDEATHSIG (die_with_parent)
+    fires when that thread ends, and each thread waits for its process before it ends.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._processes = set()
+        self.stopped = False
+
+    def start(self, command, **popen_arguments):
+        """subprocess.Popen(command, ...), or None once the run is stopping."""
+        with self._lock:
+            if self.stopped:
+                return None
+            process = subprocess.Popen(command, **popen_arguments)
+            self._processes.add(process)
+            return process
+
+    def finished(self, process):
+        with self._lock:
+            self._processes.discard(process)
+
+    def stop(self):
+        """No new student starts, and each process in progress is killed with its kernels."""
+        with self._lock:
+            self.stopped = True
+            for process in self._processes:
+                kill_group(process)
 
 
 def kill_group(process):

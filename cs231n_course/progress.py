@@ -12,10 +12,14 @@ from tqdm import tqdm
 
 
 class GradingProgress:
-    """``log`` a line per finished student and move the bar; ``done(seconds)`` after each."""
+    """``log`` a line per finished student and move the bar; ``done(seconds)`` after each.
+
+    ``done(None)`` counts a student whose earlier grade was kept: the bar moves, the mean
+    seconds per student (of those graded) does not change.
+    """
 
     def __init__(self, bar, log):
-        self.bar, self._log, self._seconds, self._done = bar, log, 0.0, 0
+        self.bar, self._log, self._seconds, self._graded = bar, log, 0.0, 0
 
     def log(self, line):
         if self.bar.disable:
@@ -24,8 +28,9 @@ class GradingProgress:
             self.bar.write(line, file=self.bar.fp)
 
     def done(self, seconds):
-        self._seconds, self._done = self._seconds + seconds, self._done + 1
-        self.bar.set_postfix_str(f"{self._seconds / self._done:.1f} s/student (mean)", refresh=False)
+        if seconds is not None:
+            self._seconds, self._graded = self._seconds + seconds, self._graded + 1
+            self.bar.set_postfix_str(f"{self._seconds / self._graded:.1f} s/student (mean)", refresh=False)
         self.bar.update(1)
 
 

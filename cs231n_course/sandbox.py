@@ -42,8 +42,8 @@ MAX_FILE_BYTES = 64 * 2**20
 # Top-level system folders a kernel may need, bound read-only (a merged-/usr link is copied as a link).
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SOCKET_DIR_MB = 16
-PASSED_THROUGH = ("LANG", "LC_ALL", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                  "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+PASSED_THROUGH = ("LANG", "LC_ALL", *THREAD_VARIABLES, "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 class SandboxError(RuntimeError):
@@ -177,9 +177,19 @@ def parent_dirs(paths):
     return arguments
 
 
-def kernel_environment(uid, socket_dir):
-    """The whole environment of a sandboxed kernel (nothing else of the grader's passes)."""
+def thread_limits(threads, environ=None):
+    """{THREAD_VARIABLES: threads} for those ``environ`` (default os.environ) does not set; {} for None."""
+    environ = os.environ if environ is None else environ
+    return {key: str(threads) for key in THREAD_VARIABLES if threads and key not in environ}
+
+
+def kernel_environment(uid, socket_dir, threads=None):
+    """The whole environment of a sandboxed kernel (nothing else of the grader's passes).
+
+    threads: BLAS and OpenMP threads per kernel, unless the grader's environment sets them.
+    """
     env = {key: value for key, value in os.environ.items() if key in PASSED_THROUGH}
+    env.update(thread_limits(threads))
     env.update(
         PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
         HOME="/tmp/home", USER="student", LOGNAME="student", TMPDIR="/tmp",
@@ -241,12 +251,13 @@ def drop_privileges(uid):
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def write_kernelspec(jupyter_path, settings=None, socket_dir=None, etc_dir=None, cgroup=None):
+def write_kernelspec(jupyter_path, settings=None, socket_dir=None, etc_dir=None, cgroup=None, threads=None):
     """Write ``<jupyter_path>/kernels/cs231n-grading/`` (kernel.json and its config); returns the name.
 
     settings: a SandboxSettings to sandbox the kernels (socket_dir and etc_dir needed too),
     or None to run them as the grader; cgroup: a folder made by ``cgroup.memory_cgroup``
-    that every kernel joins, or None.
+    that every kernel joins, or None; threads: BLAS threads per sandboxed kernel (see
+    kernel_environment; an unsandboxed kernel inherits the grader's environment).
     """
     spec_dir = Path(jupyter_path) / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
@@ -254,7 +265,7 @@ def write_kernelspec(jupyter_path, settings=None, socket_dir=None, etc_dir=None,
     if settings is not None:
         config.update(
             uid=settings.uid, socket_dir=str(socket_dir), cgroup=str(cgroup) if cgroup else None,
-            env=kernel_environment(settings.uid, socket_dir),
+            env=kernel_environment(settings.uid, socket_dir, threads),
             bubblewrap_prefix=bubblewrap_prefix(settings, socket_dir, write_etc(etc_dir, settings.uid),
                                                 font_cache_files()),
             drop_privileges=drop_privileges(settings.uid),

@@ -124,7 +124,7 @@ def test_the_module_runs_as_the_command_and_its_help_lists_every_subcommand():
     ("release", ["--course-dir", "--assignment", "--release-dir", "--notebooks-dir", "--notebooks"]),
     ("grade", ["submissions", "--course-dir", "--assignment", "--timeout", "--student-timeout", "--sandbox",
                "{auto,yes,no}", "--sandbox-uid", "--memory-mb", "--max-processes", "--max-output-kb",
-               "--student", "--force"]),
+               "--student", "--force", "--jobs"]),
     ("validate", ["paths", "--timeout"]),
     ("workspace", ["--release-dir", "--workspace-dir"]),
 ])
@@ -182,6 +182,7 @@ def test_grade_without_a_release_exits_2_and_says_to_run_release_first(tmp_path)
     ("--max-processes", "2", "sandbox max_processes must be a whole number of at least 16, got 2"),
     ("--sandbox-uid", "0", "sandbox uid must be a whole number of at least 1000, got 0"),
     ("--max-output-kb", "0", "--max-output-kb must be at least 1, got 0"),
+    ("--jobs", "0", "--jobs must be a whole number of at least 1 (students graded at once), got 0"),
 ])
 def test_grade_refuses_a_limit_that_cannot_work_naming_it(tmp_path, option, value, words):
     (tmp_path / "submissions").mkdir()

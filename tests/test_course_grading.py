@@ -15,6 +15,7 @@ import csv
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,7 +28,12 @@ import pytest
 from bs4 import BeautifulSoup
 
 from cs231n_course.preprocessors import hidden_test_lines
-from cs231n_course.sandbox import DEFAULT_SANDBOX_UID, processes_of, sandbox_available
+from cs231n_course.sandbox import (
+    DEFAULT_SANDBOX_UID,
+    THREAD_VARIABLES,
+    processes_of,
+    sandbox_available,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "06_dropout"
@@ -65,9 +71,16 @@ ATTACKS = {
 BAD_ENTRIES = {}
 
 
-def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "cs231n_course", *args], cwd=cwd,
+def run_cli(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "cs231n_course", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
+
+
+# BLAS threads per kernel, pinned so that the fork bomb's outcome does not depend on the machine's
+# cores: with two, its kernel cannot start OpenBLAS's threads once the process limit is used up and
+# stops answering (the case attack-forkbomb covers); ``grade`` gives one per kernel when it runs as
+# many jobs as cores, and then that kernel survives and only the fork bomb's own cell fails.
+PINNED_THREADS = dict.fromkeys(THREAD_VARIABLES, "2")
 
 
 def instructor_cell(grade_id):
@@ -216,12 +229,14 @@ def graded(tmp_path_factory):
     before = snapshot(submissions)
     for marker in attacks.PWNED_DIR.glob(attacks.PWNED_GLOB):
         marker.unlink()
-    result = run_cli("grade", "submissions", "--timeout", str(CELL_TIMEOUT), cwd=work)
+    result = run_cli("grade", "submissions", "--timeout", str(CELL_TIMEOUT), "--jobs", "2", cwd=work,
+                     env=dict(os.environ, **PINNED_THREADS))
     with open(work / "grading" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     return {"work": work, "result": result, "rows": rows, "before": before, "after": snapshot(submissions),
             "submissions": submissions, "markers": sorted(attacks.PWNED_DIR.glob(attacks.PWNED_GLOB)),
-            "survivors": processes_of(DEFAULT_SANDBOX_UID) if sandbox_available() else []}
+            "survivors": [pid for uid in (DEFAULT_SANDBOX_UID, DEFAULT_SANDBOX_UID + 1) for pid in processes_of(uid)]
+            if sandbox_available() else []}
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
