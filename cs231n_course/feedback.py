@@ -537,7 +537,7 @@ def allowed_here(tag, head):
 
     MathML: a ``<math>`` in the body (not in another), and inside it MathML elements only.
     """
-    in_math = tag.find_parent("math") is not None
+    in_math = any(parent.name == "math" for parent in tag.parents)  # find_parent's filters cost 10x more
     if in_math:
         return tag.name in MATHML_ELEMENTS and tag.name != "math"
     if tag.name == "math":
