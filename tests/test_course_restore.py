@@ -31,6 +31,7 @@ from cs231n_course.config import nbgrader_config
 from cs231n_course.crash import ExecuteUntilKernelDies
 from cs231n_course.nbgrader_run import run_nbgrader
 from cs231n_course.restore import RestoreTamperedCells, fresh_id
+from cs231n_course.ungraded import ExecuteGradedOnly
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "a1"
@@ -116,9 +117,10 @@ def test_the_config_runs_restore_tampered_cells_first_among_the_fixes(course):
 def test_the_config_executes_with_the_kernel_death_handler_and_keeps_executes_settings(course):
     config = nbgrader_config(course[0], ASSIGNMENT, cell_timeout=7)
     chain = classes(config.Autograde.autograde_preprocessors)
-    assert ExecuteUntilKernelDies in chain and not any(kind.__name__ == "Execute" for kind in chain)
-    execute = ExecuteUntilKernelDies(config=config)
-    assert (execute.timeout, execute.interrupt_on_timeout) == (7, True)
+    assert ExecuteGradedOnly in chain and not any(kind.__name__ == "Execute" for kind in chain)
+    assert issubclass(ExecuteGradedOnly, ExecuteUntilKernelDies)
+    execute = ExecuteGradedOnly(config=config)
+    assert (execute.timeout, execute.interrupt_on_timeout, execute.shutdown_kernel) == (7, True, "immediate")
 
 
 def test_an_untampered_release_passes_unchanged(course):
@@ -288,7 +290,7 @@ def test_each_repair_is_logged(course, caplog):
 
 # --- end to end: release 00 and 06, grade five students ------------------------------------
 
-E2E_NOTEBOOKS = ("00_welcome", "06_dropout")
+E2E_NOTEBOOKS = ("00_welcome", "01_spatial_arithmetic", "06_dropout")
 E2E_ASSIGNMENT = "ps06"
 SOLVED_LAYERS = (ROOT / "cs231n_lib" / "layers.py").read_text(encoding="utf-8")
 # 06's checks: 06-conventions-check 1, 06-forward-check 2, 06-backward-check 2; 00 has none.
@@ -297,7 +299,8 @@ EXPECTED = {
     "copied_answer": 5,     # the answer cell pasted twice, copy wrong: the first is graded, 1 + 2 + 2
     "check_to_answer": 5,   # 06-forward-check made an answer holding `pass`: replaced by the released, 1 + 2 + 2
     "kills_in_06": 3,       # a cell after the forward check calls os._exit(1): 1 + 2 + 0 (backward not run)
-    "kills_in_00": 5,       # 00 kills its kernel (0 points there); 06 is still graded: 1 + 2 + 2
+    "kills_in_01": 5,       # 01 kills its kernel (its answers blank: 0 points); 06 is still graded: 1 + 2 + 2
+    "kills_in_00": 5,       # 00 would kill its kernel, but has no graded cell, so is not run: 1 + 2 + 2 in 06
 }
 
 
@@ -307,11 +310,11 @@ def instructor_answer(grade_id):
 
 
 def write_e2e_submissions(release, submissions):
-    def make(name, edit06=None, edit00=None):
+    def make(name, edit06=None, edit00=None, edit01=None):
         folder = submissions / name
         shutil.copytree(release, folder)
         (folder / "cs231n_lib" / "layers.py").write_text(SOLVED_LAYERS, encoding="utf-8")
-        for notebook, edit in zip(E2E_NOTEBOOKS, (edit00, edit06)):
+        for notebook, edit in zip(E2E_NOTEBOOKS, (edit00, edit01, edit06), strict=True):
             path = folder / f"{notebook}.ipynb"
             nb = nbformat.read(path, as_version=4)
             if notebook == "06_dropout":
@@ -348,6 +351,7 @@ def write_e2e_submissions(release, submissions):
     make("check_to_answer", check_to_answer)
     make("kills_in_06", kill_after("06-forward-check", "import os\nos._exit(1)"))
     make("kills_in_00", edit00=kill_after("00-setup", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
+    make("kills_in_01", edit01=kill_after("01-setup", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
 
 
 @pytest.fixture(scope="module")
@@ -370,7 +374,7 @@ def graded(tmp_path_factory):
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_tampered_and_crashing_submissions_get_exactly_their_points(graded, student):
     row = graded["rows"][student]
-    killed = {"kills_in_06": "06_dropout", "kills_in_00": "00_welcome"}.get(student)
+    killed = {"kills_in_06": "06_dropout", "kills_in_01": "01_spatial_arithmetic"}.get(student)
     status = f"ok, kernel died in {killed}" if killed else "ok"
     assert row["status"] == status, f"{student}: {row}\n{graded['result'].stdout}"
     assert float(row["06_dropout_auto"]) == EXPECTED[student], row
