@@ -18,6 +18,7 @@ model trained on the training split would use. ``X + data['mean_image']``
 gives back the [0, 1] pixels.
 """
 
+import importlib.util
 import os
 import pickle
 from pathlib import Path
@@ -33,6 +34,8 @@ from cs231n_lib.validation import (
 )
 
 DIGITS_TOTAL = 1797
+# Where the scikit-learn package keeps the digits (its load_digits reads this file).
+SKLEARN_DIGITS_FILE = ("datasets", "data", "digits.csv.gz")
 
 # Where `python datasets/get_cifar10.py` puts CIFAR-10 by default: next to that
 # script, in the repository. The environment variable CS231N_DATA overrides the
@@ -52,6 +55,26 @@ _CIFAR_PIXELS = 3 * 32 * 32
 
 
 # ---------------------------------------------------------------- digits
+
+
+def read_sklearn_digits():
+    """scikit-learn's digits: (pixels (1797, 8, 8) float64 in 0..16, labels (1797,) int64).
+
+    Read from the file inside the scikit-learn package that ``sklearn.datasets.load_digits``
+    reads (SKLEARN_DIGITS_FILE), found without importing scikit-learn: 0.05 s, where importing
+    ``sklearn.datasets`` takes about 0.9 s. Where the file is not there (another layout of
+    the package), ``sklearn.datasets.load_digits`` gives the same arrays.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    folders = spec.submodule_search_locations if spec is not None else None
+    path = Path(folders[0]).joinpath(*SKLEARN_DIGITS_FILE) if folders else None
+    if path is not None and path.is_file():
+        table = np.loadtxt(path, delimiter=",")
+        return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits as sklearn_load_digits
+
+    digits = sklearn_load_digits()
+    return digits.images, digits.target.astype(np.int64)
 
 
 def load_digits(num_val=300, num_test=300, seed=0, dtype=np.float32, subtract_mean=True):
@@ -95,13 +118,8 @@ def load_digits(num_val=300, num_test=300, seed=0, dtype=np.float32, subtract_me
         )
     dtype = require_float_dtype(dtype)
 
-    # Imported here: scikit-learn takes about a second to import, and only
-    # this function needs it.
-    from sklearn.datasets import load_digits as sklearn_load_digits
-
-    digits = sklearn_load_digits()
-    images = (digits.images / 16.0).reshape(DIGITS_TOTAL, 1, 8, 8)
-    labels = digits.target.astype(np.int64)
+    pixels, labels = read_sklearn_digits()
+    images = (pixels / 16.0).reshape(DIGITS_TOTAL, 1, 8, 8)
 
     order = np.random.default_rng(seed).permutation(DIGITS_TOTAL)
     splits = {

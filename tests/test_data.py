@@ -14,6 +14,8 @@ No test uses the network or a real CIFAR-10 download.
 
 import pickle
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -432,3 +434,22 @@ def test_area_resize_by_hand():
     np.testing.assert_allclose(_area_resize(small, (1, 4))[0, :, 0], [1, 1, 2, 2])
     # Same size: unchanged.
     np.testing.assert_allclose(_area_resize(img, (4, 4)), img)
+
+
+@pytest.mark.parametrize("where", ["package file", "fallback"])
+def test_the_digits_read_without_importing_sklearn_are_sklearns(monkeypatch, where):
+    if where == "fallback":  # a layout of the package without the file: sklearn's own loader
+        monkeypatch.setattr(data, "SKLEARN_DIGITS_FILE", ("no", "such", "file.csv.gz"))
+    pixels, labels = data.read_sklearn_digits()
+    expected = sklearn_load_digits()
+    assert pixels.dtype == np.float64 and labels.dtype == np.int64
+    np.testing.assert_array_equal(pixels, expected.images)
+    np.testing.assert_array_equal(labels, expected.target)
+
+
+def test_loading_the_digits_does_not_import_sklearn():
+    code = ("import sys\nfrom cs231n_lib.data import load_digits\nload_digits()\n"
+            "print(sorted(name for name in sys.modules if name.split('.')[0] == 'sklearn'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
