@@ -120,6 +120,7 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     start = time.perf_counter()
     jobs = default_jobs() if jobs is None else check_jobs(jobs)
     course_dir = Path(course_dir).resolve()
+    check_apart(Path(submissions_dir).resolve(), course_dir)
     info = read_release_info(course_dir, assignment)
     assignment, names = info["assignment"], info["notebooks"]
     maxima = read_gradebook(course_dir, read_maxima, assignment, names)
@@ -161,6 +162,18 @@ def grade_submissions(submissions_dir, course_dir="grading", cell_timeout=DEFAUL
     write_lms_csv(csv_path, assignment)  # grades-<assignment>-lms.csv for Canvas and Moodle (lms_export.py)
     return GradeRun(results, csv_path, course_dir / "feedback", settings is not None, time.perf_counter() - start,
                     jobs)
+
+
+def check_apart(submissions_dir, course_dir):
+    """Refuse a submissions folder in the course directory (grading replaces what is there) or around it."""
+    if submissions_dir == course_dir or course_dir in submissions_dir.parents:
+        raise SubmissionError(
+            f"{submissions_dir} is inside the course directory {course_dir}, whose submitted/, autograded/ and "
+            f"feedback/ folders grading replaces: copy the submissions out first (for nbgrader's collect: "
+            f"cp -r {course_dir / 'submitted'} collected, then grade collected)")
+    if submissions_dir in course_dir.parents:
+        raise SubmissionError(f"the course directory {course_dir} is inside the submissions folder {submissions_dir}: "
+                              "keep them apart (--course-dir)")
 
 
 @dataclass

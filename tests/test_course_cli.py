@@ -265,3 +265,25 @@ def test_validate_lists_what_passed_and_the_whole_check_message():
         "      Check failed: dropout_backward on p 0.5: expected dx, got something else.",
         "      Hint: reuse the mask",
     ]
+
+
+@pytest.mark.parametrize("inside", ["grading/submitted", "grading"])
+def test_grade_refuses_submissions_inside_the_course_directory_and_changes_nothing(released, tmp_path, inside):
+    """nbgrader's collect puts submissions in grading/submitted/, which grading replaces."""
+    course = released["work"] / "grading"
+    submissions = released["work"] / inside
+    (submissions / "alice" / "notes.txt").parent.mkdir(parents=True, exist_ok=True)
+    (submissions / "alice" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    code, out, err = run_main("grade", submissions, "--course-dir", course, "--sandbox", "no")
+    assert code == 2, out + err
+    assert f"is inside the course directory {course.resolve()}" in err and "copy the submissions out first" in err
+    assert (submissions / "alice" / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    shutil.rmtree(submissions / "alice")
+
+
+def test_grade_refuses_a_course_directory_inside_the_submissions_folder(tmp_path):
+    (tmp_path / "submissions" / "grading").mkdir(parents=True)
+    code, out, err = run_main("grade", tmp_path / "submissions", "--course-dir", tmp_path / "submissions" / "grading",
+                              "--sandbox", "no")
+    assert code == 2, out + err
+    assert "is inside the submissions folder" in err
