@@ -22,6 +22,7 @@ seconds grading took; writes benchmarks/results/grading_memory.json. The budget 
 """
 
 import argparse
+import contextlib
 import csv
 import shutil
 import subprocess
@@ -48,6 +49,17 @@ MB = 2**20
 def cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "cs231n_course", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=1800)
+
+
+@contextlib.contextmanager
+def work_folder(keep, prefix):
+    """``keep`` made (a new folder, kept afterwards), or a temporary folder named ``prefix...``."""
+    if keep:
+        keep.mkdir(parents=True)
+        yield keep.resolve()
+    else:
+        with tempfile.TemporaryDirectory(prefix=prefix) as work:
+            yield Path(work)
 
 
 def instructor_answers():
@@ -167,12 +179,8 @@ def main(argv=None):
                         help=f"uid the kernels run as (default {SANDBOX_UID}, no process may run as it)")
     parser.add_argument("--keep", type=Path, default=None, help="work in this (new) folder and keep it")
     args = parser.parse_args(argv)
-    if args.keep:
-        args.keep.mkdir(parents=True)
-        result = measure(args.keep.resolve(), args.interval, args.sandbox_uid)
-    else:
-        with tempfile.TemporaryDirectory(prefix="grading-memory-") as work:
-            result = measure(Path(work), args.interval, args.sandbox_uid)
+    with work_folder(args.keep, "grading-memory-") as work:
+        result = measure(work, args.interval, args.sandbox_uid)
     print(f"peak memory of grading one full submission: {result['peak_mb']:.1f} MB "
           f"(summed RSS of all processes, budget {BUDGET_MB} MB), {result['seconds']:.1f} s, "
           f"{result['auto_points']} automatic points, {result['samples']} samples")

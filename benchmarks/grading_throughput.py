@@ -18,11 +18,10 @@ import argparse
 import csv
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.grading_memory import cli, solved_submission
+from benchmarks.grading_memory import cli, solved_submission, work_folder
 from benchmarks.timing import write_results
 
 ASSIGNMENT = "throughput"
@@ -71,12 +70,8 @@ def main(argv=None):
                         help=f"first uid the kernels run as (default {SANDBOX_UID}; job k uses it + k)")
     parser.add_argument("--keep", type=Path, default=None, help="work in this (new) folder and keep it")
     args = parser.parse_args(argv)
-    if args.keep:
-        args.keep.mkdir(parents=True)
-        runs = measure(args.keep.resolve(), args.students, args.jobs, args.sandbox_uid)
-    else:
-        with tempfile.TemporaryDirectory(prefix="grading-throughput-") as work:
-            runs = measure(Path(work), args.students, args.jobs, args.sandbox_uid)
+    with work_folder(args.keep, "grading-throughput-") as work:
+        runs = measure(work, args.students, args.jobs, args.sandbox_uid)
     for run in runs:
         print(f"--jobs {run['jobs']}: {run['students']} full submissions in {run['wall_s']:.1f} s = "
               f"{run['s_per_submission']:.2f} s each (one alone took {run['mean_s_one_submission']:.1f} s on "
