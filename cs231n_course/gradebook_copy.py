@@ -18,6 +18,7 @@ SUBMISSION_FIELDS = ("timestamp", "extension")
 NOTEBOOK_FIELDS = ("flagged", "late_submission_penalty")
 GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
 COMMENT_FIELDS = ("auto_comment", "manual_comment")
+NOT_IN_SESSION = r"Object of type <\w+> not in session"
 
 
 def copy_fields(source, target, names):
@@ -32,11 +33,11 @@ def copy_submission(source_url, target_url, assignment, student):
     changes nothing) when the source has no such submission.
     """
     from nbgrader.api import Gradebook, MissingEntry
-    from sqlalchemy.exc import SAWarning
 
-    # nbgrader's add_submission warns about its own session's autoflush (harmless, as in autograde).
+    # nbgrader's add_submission warns about its own session's autoflush (sqlalchemy's SAWarning,
+    # harmless, as in autograde's own log).
     with warnings.catch_warnings(), Gradebook(source_url) as source:
-        warnings.simplefilter("ignore", SAWarning)
+        warnings.filterwarnings("ignore", message=NOT_IN_SESSION)
         try:
             submitted = source.find_submission(assignment, student)
         except MissingEntry:
