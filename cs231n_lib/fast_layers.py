@@ -35,7 +35,7 @@ The naive layer ignores the key.
 import numpy as np
 
 from cs231n_lib.shapes import conv_geometry, pool_geometry
-from cs231n_lib.validation import require_dout, require_float_array
+from cs231n_lib.validation import as_float_array, require_dout
 
 BLOCK_BYTES = 8 * 2**20
 KEEP_COLS_BYTES = 256 * 2**20
@@ -147,9 +147,9 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns (out, cache): out is (N, F, H', W') with H' = 1 + (H + 2P - HH) / S,
     W' = 1 + (W + 2P - WW) / S, in the dtype of x, w and b (float32 stays float32).
     """
-    require_float_array("x", x, ndim=4)
-    require_float_array("w", w, ndim=4)
-    require_float_array("b", b, ndim=1)
+    x = as_float_array("x", x, ndim=4)
+    w = as_float_array("w", w, ndim=4)
+    b = as_float_array("b", b, ndim=1)
     g = conv_geometry(x.shape, w.shape, conv_param, b.shape)
     dtype = np.result_type(x, w, b)
     padded = _pad_channels_first(x, g.pad, dtype)
@@ -185,7 +185,7 @@ def conv_backward_fast(dout, cache, compute_dx=True):
     """
     x, w, b, conv_param, padded, blocks, kept_cols = cache
     g = conv_geometry(x.shape, w.shape, conv_param, b.shape)
-    require_dout(dout, g.out_shape)
+    dout = require_dout(dout, g.out_shape)
     dtype = np.result_type(padded, dout)
     w_rows = w.reshape(g.F, -1).astype(dtype, copy=False)
     dw_rows = np.zeros((g.F, g.C * g.HH * g.WW), dtype=dtype)
@@ -226,7 +226,7 @@ def max_pool_forward_fast(x, pool_param):
     their gradient may be routed differently). Each pass is a few
     whole-array operations per window offset.
     """
-    require_float_array("x", x, ndim=4)
+    x = as_float_array("x", x, ndim=4)
     g = pool_geometry(x.shape, pool_param)
     row_max, best_col = _running_max(_offset_slices(x, 3, g.pool_width, g.stride, g.W_out))
     out, best_row = _running_max(_offset_slices(row_max, 2, g.pool_height, g.stride, g.H_out))
@@ -243,7 +243,7 @@ def max_pool_backward_fast(dout, cache):
     """
     x, pool_param, best_row, best_col = cache
     g = pool_geometry(x.shape, pool_param)
-    require_dout(dout, g.out_shape)
+    dout = require_dout(dout, g.out_shape)
     dtype = np.result_type(x, dout)
     d_row_max = _route_back(dout, best_row, (g.N, g.C, g.H, g.W_out), 2, g.pool_height, g.stride, dtype)
     return _route_back(d_row_max, best_col, x.shape, 3, g.pool_width, g.stride, dtype)

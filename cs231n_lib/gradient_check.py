@@ -13,6 +13,7 @@ raises.
 
 import numpy as np
 
+from cs231n_lib.randomness import random_source
 from cs231n_lib.validation import require_float_array, require_shape
 
 
@@ -91,14 +92,15 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, ver
     - analytic_grad: array shaped like x, the gradient to check
     - num_checks: how many random entries to check
     - h: step of the centred difference
-    - seed: seed for choosing the entries
+    - seed: seed for choosing the entries (None: numpy's global generator,
+      see cs231n_lib.randomness)
     - verbose: print numerical, analytic and relative error for each entry
     Returns a float64 array of num_checks relative errors.
     """
     require_float_array("x", x)
     analytic_grad = np.asarray(analytic_grad)
     require_shape("analytic_grad", analytic_grad, x.shape)
-    rng = np.random.default_rng(seed)
+    rng = random_source(seed)
     errors = np.empty(num_checks)
     for k in range(num_checks):
         index = tuple(int(rng.integers(size)) for size in x.shape)

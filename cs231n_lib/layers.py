@@ -16,13 +16,13 @@ thing quickly with the same signatures.
 
 import numpy as np
 
+from cs231n_lib.randomness import random_source
 from cs231n_lib.shapes import conv_geometry, pool_geometry
 from cs231n_lib.validation import (
+    as_float_array,
     require_dout,
-    require_float_array,
     require_keys,
     require_labels,
-    require_non_negative_int,
     require_shape,
 )
 
@@ -36,9 +36,9 @@ def affine_forward(x, w, b):
     - b: (M,) biases
     Returns (out, cache): out is (N, M); cache is (x, w, b).
     """
-    require_float_array("x", x)
-    require_float_array("w", w, ndim=2)
-    require_float_array("b", b, ndim=1)
+    x = as_float_array("x", x)
+    w = as_float_array("w", w, ndim=2)
+    b = as_float_array("b", b, ndim=1)
     if x.ndim < 2 or min(x.shape) < 1:
         raise ValueError(
             f"x must be (N, d_1, ..., d_k) with every size positive, got shape {x.shape}"
@@ -65,7 +65,7 @@ def affine_backward(dout, cache):
     """
     x, w, b = cache
     N = x.shape[0]
-    require_dout(dout, (N, w.shape[1]))
+    dout = require_dout(dout, (N, w.shape[1]))
     x_flat = x.reshape(N, -1)
     dx = (dout @ w.T).reshape(x.shape)
     dw = x_flat.T @ dout
@@ -80,7 +80,7 @@ def relu_forward(x):
     - x: array of any shape
     Returns (out, cache): out has x's shape; cache is x.
     """
-    require_float_array("x", x)
+    x = as_float_array("x", x)
     return np.maximum(x, 0), x
 
 
@@ -91,7 +91,7 @@ def relu_backward(dout, cache):
     [0, 1] is a valid subgradient there).
     """
     x = cache
-    require_dout(dout, x.shape)
+    dout = require_dout(dout, x.shape)
     return dout * (x > 0)
 
 
@@ -110,9 +110,9 @@ def conv_forward_naive(x, w, b, conv_param):
     out[n, f, i, j] = b[f] + sum over c, a, b' of
                       x_padded[n, c, i*S + a, j*S + b'] * w[f, c, a, b']
     """
-    require_float_array("x", x, ndim=4)
-    require_float_array("w", w, ndim=4)
-    require_float_array("b", b, ndim=1)
+    x = as_float_array("x", x, ndim=4)
+    w = as_float_array("w", w, ndim=4)
+    b = as_float_array("b", b, ndim=1)
     g = conv_geometry(x.shape, w.shape, conv_param, b.shape)
     ### BEGIN SOLUTION
     S, P = g.stride, g.pad
@@ -143,7 +143,7 @@ def conv_backward_naive(dout, cache):
     """
     x, w, b, conv_param = cache
     g = conv_geometry(x.shape, w.shape, conv_param, b.shape)
-    require_dout(dout, g.out_shape)
+    dout = require_dout(dout, g.out_shape)
     ### BEGIN SOLUTION
     S, P = g.stride, g.pad
     x_padded = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
@@ -174,7 +174,7 @@ def max_pool_forward_naive(x, pool_param):
 
     out[n, c, i, j] = max of x[n, c, i*S : i*S + PH, j*S : j*S + PW]
     """
-    require_float_array("x", x, ndim=4)
+    x = as_float_array("x", x, ndim=4)
     g = pool_geometry(x.shape, pool_param)
     ### BEGIN SOLUTION
     S = g.stride
@@ -205,7 +205,7 @@ def max_pool_backward_naive(dout, cache):
     """
     x, pool_param = cache
     g = pool_geometry(x.shape, pool_param)
-    require_dout(dout, g.out_shape)
+    dout = require_dout(dout, g.out_shape)
     ### BEGIN SOLUTION
     S = g.stride
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
@@ -230,10 +230,10 @@ def dropout_forward(x, dropout_param):
         torch.nn.Dropout convention). Beware: the CS231n lecture code uses p
         as the probability of KEEPING a unit; this library does not.
       - 'mode': 'train' (drop and rescale) or 'test' (identity)
-      - 'seed': optional int, for a reproducible mask, or
-      - 'rng': optional numpy Generator to draw the mask from.
-      With neither, a fresh generator is used. numpy's global generator is
-      never touched.
+      - 'seed': optional int: the same mask at every call with this seed, or
+      - 'rng': optional numpy Generator to draw the mask from (it advances).
+      With neither, the mask comes from numpy's global generator (see
+      cs231n_lib.randomness for the rule).
     Returns (out, cache): out has x's shape and dtype; cache is
     (dropout_param, mask), the mask all ones in test mode.
 
@@ -241,7 +241,7 @@ def dropout_forward(x, dropout_param):
     are divided by 1 - p, so the expected value of out equals x and test time
     needs no rescaling.
     """
-    require_float_array("x", x)
+    x = as_float_array("x", x)
     p, mode, rng = _parse_dropout_param(dropout_param)
     if mode == "test":
         # A read-only view of ones: the same backward code works in both modes.
@@ -265,7 +265,7 @@ def dropout_backward(dout, cache):
     with respect to x, applied to dout. Draw nothing: backward reuses forward's mask.
     """
     dropout_param, mask = cache
-    require_dout(dout, mask.shape)
+    dout = require_dout(dout, mask.shape)
     ### BEGIN SOLUTION
     dx = dout * mask
     ### END SOLUTION
@@ -286,18 +286,11 @@ def _parse_dropout_param(dropout_param):
     mode = dropout_param["mode"]
     if mode not in ("train", "test"):
         raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
-    seed = dropout_param.get("seed")
-    if seed is not None:
-        seed = require_non_negative_int("dropout_param['seed']", seed)
-    rng = dropout_param.get("rng")
-    if seed is not None and rng is not None:
-        raise ValueError("dropout_param has both 'seed' and 'rng'; give one of them")
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"dropout_param['rng'] must be a numpy Generator such as "
-            f"np.random.default_rng(0), got {type(rng).__name__}"
-        )
-    return float(p), mode, rng if rng is not None else np.random.default_rng(seed)
+    rng = random_source(
+        dropout_param.get("seed"), dropout_param.get("rng"),
+        seed_name="dropout_param['seed']", rng_name="dropout_param['rng']",
+    )
+    return float(p), mode, rng
 
 
 def softmax_loss(x, y):
@@ -310,7 +303,7 @@ def softmax_loss(x, y):
     dx: (N, C) its gradient. Scores are shifted by their row maximum first, so
     large scores do not overflow.
     """
-    require_float_array("x", x, ndim=2)
+    x = as_float_array("x", x, ndim=2)
     N, C = x.shape
     require_labels(y, N, C)
     shifted = x - x.max(axis=1, keepdims=True)
@@ -332,7 +325,7 @@ def svm_loss(x, y):
     Returns (loss, dx): loss = mean_i sum_{j != y_i} max(0, x[i, j] - x[i, y_i] + 1),
     dx: (N, C) its gradient.
     """
-    require_float_array("x", x, ndim=2)
+    x = as_float_array("x", x, ndim=2)
     N, C = x.shape
     require_labels(y, N, C)
     rows = np.arange(N)

@@ -45,7 +45,7 @@ import numbers
 import numpy as np
 
 from cs231n_lib.validation import (
-    require_float_array,
+    as_float_array,
     require_non_negative_int,
     require_shape,
 )
@@ -56,18 +56,18 @@ from cs231n_lib.validation import (
 
 
 def _start(w, dw, config):
-    """Validate w and dw and return the config dict (a new one for None)."""
-    require_float_array("w", w)
-    require_float_array("dw", dw)
+    """Validate w and dw (integers promoted to float64); return (w, dw, config), config new for None."""
+    w = as_float_array("w", w)
+    dw = as_float_array("dw", dw)
     require_shape("dw, the gradient of w,", dw, w.shape)
     if config is None:
-        return {}
+        return w, dw, {}
     if not isinstance(config, dict):
         raise TypeError(
             "config must be a dict of hyperparameters such as "
             f"{{'learning_rate': 1e-2}}, or None, got {type(config).__name__}"
         )
-    return config
+    return w, dw, config
 
 
 def _hyperparameter(config, key, default, low, high=None):
@@ -106,7 +106,7 @@ def _state(config, key, w):
     """
     if key not in config:
         config[key] = np.zeros(w.shape, dtype=w.dtype)
-    state = require_float_array(f"config[{key!r}]", config[key])
+    state = as_float_array(f"config[{key!r}]", config[key])
     if state.shape != w.shape:
         raise ValueError(
             f"config[{key!r}] has shape {state.shape} but w has shape {w.shape}: "
@@ -143,7 +143,7 @@ def sgd(w, dw, config=None):
       - learning_rate: step size, > 0 (default 1e-2)
     Returns (next_w, config): next_w is a new array shaped like w, in w's dtype.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     lr = _hyperparameter(config, "learning_rate", 1e-2, low=0)
     next_w = w - lr * dw
     return _like(next_w, w), config
@@ -170,7 +170,7 @@ def sgd_momentum(w, dw, config=None):
       - velocity: state, shaped like w (created as zeros)
     Returns (next_w, config): next_w is a new array shaped like w, in w's dtype.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     lr = _hyperparameter(config, "learning_rate", 1e-2, low=0)
     mu = _hyperparameter(config, "momentum", 0.9, low=0, high=1)
     v = _state(config, "velocity", w)
@@ -214,7 +214,7 @@ def nesterov_momentum(w, dw, config=None):
       - velocity: state, shaped like w (created as zeros)
     Returns (next_w, config): next_w is a new array shaped like w, in w's dtype.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     lr = _hyperparameter(config, "learning_rate", 1e-2, low=0)
     mu = _hyperparameter(config, "momentum", 0.9, low=0, high=1)
     v = _state(config, "velocity", w)
@@ -249,7 +249,7 @@ def adagrad(w, dw, config=None):
       - cache: state, the sum of squared gradients, shaped like w (created as zeros)
     Returns (next_w, config): next_w is a new array shaped like w, in w's dtype.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     lr = _hyperparameter(config, "learning_rate", 1e-2, low=0)
     eps = _hyperparameter(config, "epsilon", 1e-8, low=0)
     cache = _state(config, "cache", w)
@@ -284,7 +284,7 @@ def rmsprop(w, dw, config=None):
       - cache: state, shaped like w (created as zeros)
     Returns (next_w, config): next_w is a new array shaped like w, in w's dtype.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     lr = _hyperparameter(config, "learning_rate", 1e-2, low=0)
     decay = _hyperparameter(config, "decay_rate", 0.99, low=0, high=1)
     eps = _hyperparameter(config, "epsilon", 1e-8, low=0)
@@ -327,7 +327,7 @@ def adam(w, dw, config=None):
       - t: state, the number of steps taken so far (starts at 0)
     Returns (next_w, config): next_w is a new array shaped like w, in w's dtype.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     lr = _hyperparameter(config, "learning_rate", 1e-3, low=0)
     beta1 = _hyperparameter(config, "beta1", 0.9, low=0, high=1)
     beta2 = _hyperparameter(config, "beta2", 0.999, low=0, high=1)
@@ -377,7 +377,7 @@ def adadelta(w, dw, config=None):
       - accum_update: state E[dx^2], shaped like w (created as zeros)
     Returns (next_w, config): next_w is a new array shaped like w, in w's dtype.
     """
-    config = _start(w, dw, config)
+    w, dw, config = _start(w, dw, config)
     lr = _hyperparameter(config, "learning_rate", 1.0, low=0)
     rho = _hyperparameter(config, "rho", 0.95, low=0, high=1)
     eps = _hyperparameter(config, "epsilon", 1e-6, low=0)

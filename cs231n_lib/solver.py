@@ -37,6 +37,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from cs231n_lib.optim import get_update_rule
+from cs231n_lib.randomness import require_seed
 
 DEFAULTS = {
     "update_rule": "sgd",
@@ -99,6 +100,16 @@ def _check_data(data):
             raise ValueError(f"X_{split} is empty")
 
 
+def _solver_seed(seed):
+    """The seed of the Solver's generators; with None, one draw from numpy's global generator.
+
+    The generators stay private (a checkpoint stores their state), and
+    np.random.seed before building the Solver still repeats the run.
+    """
+    seed = require_seed("seed", seed)
+    return int(np.random.randint(0, 2**31)) if seed is None else seed
+
+
 class Solver:
     """Trains ``model`` on ``data`` with mini-batch gradient descent.
 
@@ -117,7 +128,8 @@ class Solver:
       N_train // batch_size)
     - num_train_samples, num_val_samples: how many samples the accuracy
       checks use (None: all)
-    - seed: seeds the batch sampling, so runs are repeatable
+    - seed: seeds the batch sampling, so runs are repeatable; None draws that
+      seed from numpy's global generator (see cs231n_lib.randomness)
     - verbose: a progress bar (a widget in Jupyter, text in a terminal) and a
       line per epoch; False prints nothing
     - print_every: the bar shows the loss every this many iterations
@@ -139,7 +151,7 @@ class Solver:
         self.optim_config = dict(options["optim_config"] or {})
         # One generator for batches, one for the accuracy checks' subsamples,
         # so checking accuracy never changes which batches training sees.
-        seeds = np.random.SeedSequence(options["seed"]).spawn(2)
+        seeds = np.random.SeedSequence(_solver_seed(options["seed"])).spawn(2)
         self.batch_rng = np.random.default_rng(seeds[0])
         self.check_rng = np.random.default_rng(seeds[1])
         self._reset()

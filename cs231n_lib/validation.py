@@ -40,12 +40,25 @@ def require_float_dtype(dtype):
     return dtype
 
 
+def as_float_array(name, a, ndim=None):
+    """``a`` as a floating-point numpy array (of ``ndim`` dimensions), for a float computation.
+
+    Float arrays are returned as they are, so a layer keeps the caller's
+    float dtype. Integer and boolean arrays are promoted to a float64 copy,
+    as numpy arithmetic would promote them (``np.array([0, 128])`` is a fine
+    bias). Anything else (a list, complex numbers, strings) is refused.
+    """
+    if isinstance(a, np.ndarray) and (a.dtype.kind in "biu"):
+        a = a.astype(np.float64)
+    return require_float_array(name, a, ndim)
+
+
 def require_float_array(name, a, ndim=None):
     """Check that ``a`` is a floating-point numpy array (of ``ndim`` dimensions).
 
-    Integer arrays are refused rather than converted: the layers keep the
-    caller's dtype, and silently turning an int image into float64 would
-    hide that choice from the student.
+    For what must already be floats, such as an array a gradient check
+    perturbs in place (an integer array would round each step away); a
+    computation that only reads its input uses ``as_float_array``.
     """
     if not isinstance(a, np.ndarray):
         raise TypeError(
@@ -75,8 +88,8 @@ def require_shape(name, a, expected):
 
 
 def require_dout(dout, expected_shape):
-    """Check an upstream gradient: a float array shaped like the layer's output."""
-    require_float_array("dout", dout)
+    """An upstream gradient as a float array (integers promoted), shaped like the layer's output."""
+    dout = as_float_array("dout", dout)
     return require_shape("dout", dout, expected_shape)
 
 

@@ -663,9 +663,9 @@ BAD_CONV_FORWARD = {
     "stride-not-whole": (_z(1, 1, 5, 5), _z(2, 1, 3, 3), _z(2), conv_param(1.5, 0)),
     "stride-bool": (_z(1, 1, 5, 5), _z(2, 1, 3, 3), _z(2), conv_param(True, 0)),
     "pad-negative": (_z(1, 1, 5, 5), _z(2, 1, 3, 3), _z(2), conv_param(1, -1)),
-    "integer-x": (_z(1, 1, 5, 5, dtype=np.int64), _z(2, 1, 3, 3), _z(2), OK_CONV),
-    "integer-w": (_z(1, 1, 5, 5), _z(2, 1, 3, 3, dtype=np.int32), _z(2), OK_CONV),
-    "integer-b": (_z(1, 1, 5, 5), _z(2, 1, 3, 3), _z(2, dtype=np.int64), OK_CONV),
+    "complex-x": (_z(1, 1, 5, 5, dtype=np.complex128), _z(2, 1, 3, 3), _z(2), OK_CONV),
+    "complex-w": (_z(1, 1, 5, 5), _z(2, 1, 3, 3, dtype=np.complex64), _z(2), OK_CONV),
+    "string-b": (_z(1, 1, 5, 5), _z(2, 1, 3, 3), _z(2, dtype=np.str_), OK_CONV),
     "list-x": (_z(1, 1, 2, 2).tolist(), _z(1, 1, 1, 1), _z(1), OK_CONV),
     "empty-batch": (_z(0, 1, 5, 5), _z(2, 1, 3, 3), _z(2), OK_CONV),
 }
@@ -680,8 +680,8 @@ BAD_POOL_FORWARD = {
     "pool-param-none": (_z(1, 1, 4, 4), None),
     "stride-zero": (_z(1, 1, 4, 4), pool_param(2, 2, 0)),
     "window-not-whole": (_z(1, 1, 4, 4), pool_param(2.0, 2, 2)),
-    "integer-x": (_z(1, 1, 4, 4, dtype=np.int64), OK_POOL),
-    "bool-x": (_z(1, 1, 4, 4, dtype=bool), OK_POOL),
+    "complex-x": (_z(1, 1, 4, 4, dtype=np.complex128), OK_POOL),
+    "object-x": (_z(1, 1, 4, 4, dtype=object), OK_POOL),
     "list-x": (_z(1, 1, 4, 4).tolist(), OK_POOL),
     "empty-channels": (_z(1, 0, 4, 4), OK_POOL),
 }
@@ -691,7 +691,7 @@ BAD_DOUT = {
     "wrong-shape": _z(2, 3, 3, 3),
     "swapped-axes": _z(2, 2, 3, 2),
     "3-dims": _z(2, 3, 4),
-    "integer": _z(2, 3, 2, 2, dtype=np.int64),
+    "complex": _z(2, 3, 2, 2, dtype=np.complex128),
     "list": _z(2, 3, 2, 2).tolist(),
 }
 
@@ -748,6 +748,25 @@ def test_max_pool_backward_validates_dout_like_naive(name):
     _, cache_fast = max_pool_forward_fast(x, OK_POOL)
     dout = BAD_DOUT[name]
     _assert_same_error(lambda: max_pool_backward_naive(dout, cache_naive), lambda: max_pool_backward_fast(dout, cache_fast))
+
+
+def test_integer_inputs_are_promoted_like_the_naive_layers():
+    rng = np.random.default_rng(71)
+    x = rng.integers(-3, 4, size=(2, 2, 5, 5))
+    w = rng.integers(-2, 3, size=(3, 2, 3, 3)).astype(np.int32)
+    b = np.array([0, 128, -5])
+    out_fast, cache_fast = conv_forward_fast(x, w, b, OK_CONV)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, OK_CONV)
+    assert out_fast.dtype == out_naive.dtype == np.float64
+    np.testing.assert_allclose(out_fast, out_naive, rtol=1e-12)
+    dout = rng.integers(-2, 3, size=out_fast.shape)
+    for fast, naive in zip(conv_backward_fast(dout, cache_fast), conv_backward_naive(dout, cache_naive)):
+        assert fast.dtype == np.float64
+        np.testing.assert_allclose(fast, naive, rtol=1e-12)
+    pooled_fast, _ = max_pool_forward_fast(x[:, :, :4, :4], OK_POOL)
+    pooled_naive, _ = max_pool_forward_naive(x[:, :, :4, :4], OK_POOL)
+    assert pooled_fast.dtype == np.float64
+    np.testing.assert_array_equal(pooled_fast, pooled_naive)
 
 
 # ---------------------------------------------------------------------------

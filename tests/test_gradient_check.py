@@ -234,3 +234,15 @@ def test_grad_check_sparse_accepts_a_nested_list_gradient():
     x = np.ones((2, 2))
     errors = grad_check_sparse(lambda v: np.sum(v**2), x, [[2.0, 2.0], [2.0, 2.0]], num_checks=3, seed=0)
     assert np.all(errors < 1e-8)
+
+
+def test_grad_check_sparse_without_seed_picks_entries_from_the_global_generator():
+    x = points_away_from_zero((5, 4), seed=7)
+    wrong = 3 * x**2
+    wrong[::2] = 0.0  # every even row wrong: which entries were picked shows in the errors
+    np.random.seed(231)
+    first = grad_check_sparse(cube_sum, x, wrong, num_checks=12)
+    np.random.seed(231)
+    again = grad_check_sparse(cube_sum, x, wrong, num_checks=12)
+    np.testing.assert_array_equal(first, again)
+    assert 0 < np.sum(first > 0.5) < 12

@@ -593,14 +593,16 @@ def test_dropout_accepts_an_explicit_generator():
     assert set(np.unique(first)) == {0.0, 2.0}
 
 
-def test_dropout_without_seed_never_touches_the_global_generator():
+def test_dropout_without_seed_or_rng_draws_from_the_global_generator():
     np.random.seed(123)
-    before = np.random.get_state()
-    dropout_forward(np.ones((10, 10)), train(0.5))
-    after = np.random.get_state()
-    assert before[0] == after[0]
-    np.testing.assert_array_equal(before[1], after[1])
-    assert before[2:] == after[2:]
+    first, _ = dropout_forward(np.ones((10, 10)), train(0.5))
+    np.random.seed(123)
+    again, _ = dropout_forward(np.ones((10, 10)), train(0.5))
+    np.testing.assert_array_equal(first, again)
+    # The mask is the global generator's next 100 uniforms, compared with p.
+    np.random.seed(123)
+    expected = (np.random.random_sample((10, 10)) >= 0.5) / 0.5
+    np.testing.assert_array_equal(first, expected)
 
 
 def test_dropout_without_seed_draws_fresh_masks():
@@ -818,7 +820,7 @@ def test_dropout_bad_mode_names_it():
 
 
 def test_dropout_seed_and_rng_together_are_refused():
-    with pytest.raises(ValueError, match="both 'seed' and 'rng'"):
+    with pytest.raises(ValueError, match=re.escape("both dropout_param['seed'] and dropout_param['rng']")):
         dropout_forward(np.ones(3), train(0.5, seed=0, rng=np.random.default_rng(0)))
 
 
@@ -850,11 +852,54 @@ FLOAT_INPUT_CALLS = {
 }
 
 
+def _first_array(result):
+    """The layer's output (or loss's gradient) from whatever the call returned."""
+    if isinstance(result, tuple):
+        return result[1] if isinstance(result[0], float) else result[0]
+    return result
+
+
 @pytest.mark.parametrize("name", sorted(FLOAT_INPUT_CALLS))
-def test_integer_x_is_refused_naming_the_dtype(name):
+@pytest.mark.parametrize("int_dtype", [np.int64, np.uint8, np.bool_])
+def test_integer_x_is_promoted_to_float64_like_numpy_arithmetic(name, int_dtype):
     shape, call = FLOAT_INPUT_CALLS[name]
-    with pytest.raises(TypeError, match="got dtype int64"):
-        call(np.ones(shape, dtype=np.int64))
+    values = (np.arange(np.prod(shape)).reshape(shape) % 2).astype(int_dtype)
+    if name == "dropout":  # random: compare dtype only
+        assert _first_array(call(values)).dtype == np.float64
+        return
+    promoted = _first_array(call(values))
+    as_floats = _first_array(call(values.astype(np.float64)))
+    assert promoted.dtype == np.float64
+    np.testing.assert_array_equal(promoted, as_floats)
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT_INPUT_CALLS))
+@pytest.mark.parametrize("bad_dtype", [np.complex128, np.str_, object])
+def test_non_numeric_x_is_refused_naming_the_dtype(name, bad_dtype):
+    shape, call = FLOAT_INPUT_CALLS[name]
+    x = np.ones(shape).astype(bad_dtype)
+    with pytest.raises(TypeError, match=re.escape(f"must hold floats, got dtype {x.dtype}")):
+        call(x)
+
+
+def test_the_course_integer_bias_gives_the_same_convolution_as_a_float_bias():
+    # CS231n's conv-forward cell builds its bias as np.array([0, 128]).
+    x = np.linspace(-0.1, 0.5, num=2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
+    w = np.linspace(-0.2, 0.3, num=2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
+    b_int = np.array([0, 128])
+    out_int, _ = conv_forward_naive(x, w, b_int, {"stride": 2, "pad": 1})
+    out_float, _ = conv_forward_naive(x, w, b_int.astype(np.float64), {"stride": 2, "pad": 1})
+    assert out_int.dtype == np.float64
+    np.testing.assert_array_equal(out_int, out_float)
+    assert out_int[0, 1].min() > 100  # the 128 bias reached the second filter's outputs
+
+
+def test_integer_dout_is_promoted_in_backward():
+    x = np.array([[-1.0, 2.0], [3.0, -4.0]])
+    _, cache = relu_forward(x)
+    dx = relu_backward(np.array([[1, 1], [1, 1]]), cache)
+    assert dx.dtype == np.float64
+    np.testing.assert_array_equal(dx, [[0.0, 1.0], [1.0, 0.0]])
 
 
 @pytest.mark.parametrize("name", sorted(FLOAT_INPUT_CALLS))

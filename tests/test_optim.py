@@ -462,10 +462,10 @@ def test_dw_of_another_shape_names_both_shapes(name):
 
 
 @pytest.mark.parametrize("name", ALL_RULES)
-def test_non_float_arrays_are_refused(name):
+def test_non_numeric_arrays_are_refused(name):
     rule = UPDATE_RULES[name]
-    with pytest.raises(TypeError, match=r"w must hold floats, got dtype int64"):
-        rule(np.ones(3, dtype=np.int64), np.ones(3))
+    with pytest.raises(TypeError, match=r"w must hold floats, got dtype complex128"):
+        rule(np.ones(3, dtype=np.complex128), np.ones(3))
     with pytest.raises(TypeError, match=r"dw must be a numpy array, got list"):
         rule(np.ones(3), [1.0, 1.0, 1.0])
 
@@ -540,9 +540,19 @@ def test_each_state_array_of_another_shape_is_named(name, key):
 
 
 @pytest.mark.parametrize("name, key", RULES_WITH_STATE)
-def test_state_that_is_not_a_float_array_is_refused(name, key):
+def test_state_that_is_not_a_numeric_array_is_refused(name, key):
     with pytest.raises(TypeError, match=re.escape(f"config[{key!r}] must hold floats")):
-        UPDATE_RULES[name](np.ones(3), np.ones(3), {key: np.zeros(3, dtype=np.int64)})
+        UPDATE_RULES[name](np.ones(3), np.ones(3), {key: np.zeros(3, dtype=np.complex128)})
+
+
+@pytest.mark.parametrize("name", ALL_RULES)
+def test_integer_w_and_dw_are_promoted_to_float64(name):
+    rule = UPDATE_RULES[name]
+    w_int, dw_int = np.array([1, -2, 3]), np.array([4, 0, -1])
+    next_int, _ = rule(w_int, dw_int, {"learning_rate": 0.5})
+    next_float, _ = rule(w_int.astype(np.float64), dw_int.astype(np.float64), {"learning_rate": 0.5})
+    assert next_int.dtype == np.float64
+    np.testing.assert_array_equal(next_int, next_float)
 
 
 def test_adam_t_must_be_a_whole_number_at_least_zero():

@@ -241,3 +241,26 @@ def test_fully_connected_net_overfits_50_images(digits):
                     num_epochs=20, batch_size=25, seed=0, verbose=False)
     solver.train()
     assert max(solver.train_acc_history) == 1.0, solver.train_acc_history
+
+
+def test_without_a_seed_the_global_generator_repeats_the_run():
+    data = small_data(np.random.default_rng(21))
+
+    def run():
+        solver = Solver(small_model(seed=2), data, update_rule="sgd", num_epochs=2, batch_size=10, verbose=False)
+        solver.train()
+        return solver.loss_history
+
+    np.random.seed(231)
+    first = run()
+    np.random.seed(231)
+    again = run()
+    other = run()
+    assert first == again
+    assert first != other
+
+
+@pytest.mark.parametrize(("seed", "error"), [(1.5, TypeError), (-1, ValueError)])
+def test_a_bad_solver_seed_is_named(seed, error):
+    with pytest.raises(error, match="seed must be"):
+        Solver(small_model(), small_data(np.random.default_rng(0)), seed=seed, verbose=False)
