@@ -7,15 +7,19 @@
   163 MB). Optional: nothing in the course needs it to run. The environment
   variable CS231N_DATA moves it: the loaders then read
   $CS231N_DATA/cifar-10-batches-py (see ``default_cifar_root``).
+- ``get_CIFAR10_data``: the same data as CS231n's function of that name
+  returns it (float64 on the 0..255 scale, only the six arrays), for the
+  course's own notebooks.
 - ``sample_image``: a real photograph that matplotlib ships, for showing what
   a filter does to an image.
 
 Image batches are NCHW float arrays (sample_image, a single picture for
-plotting, is (H, W, 3)); labels are int64. The split functions scale
-pixels to [0, 1] and then subtract the mean image of the training split from
-every split, so the validation and test data see exactly the preprocessing a
-model trained on the training split would use. ``X + data['mean_image']``
-gives back the [0, 1] pixels.
+plotting, is (H, W, 3)); labels are int64. The project's split functions
+(``load_digits``, ``get_cifar10_data``) scale pixels to [0, 1] and then
+subtract the mean image of the training split from every split, so the
+validation and test data see exactly the preprocessing a model trained on the
+training split would use. ``X + data['mean_image']`` gives back the [0, 1]
+pixels. ``get_CIFAR10_data`` keeps the course's 0..255 scale instead.
 """
 
 import importlib.util
@@ -210,11 +214,67 @@ def get_cifar10_data(root=None, num_training=49000, num_validation=1000, num_tes
       split (zeros when subtract_mean is False), so X + mean_image is in [0, 1]
     - 'class_names': the 10 names from batches.meta ('airplane', ..., 'truck')
     """
+    dtype = require_float_dtype(dtype)
+    root = default_cifar_root() if root is None else Path(root)
+    data = _cifar10_splits(root, num_training, num_validation, num_test)
+    for name in ("X_train", "X_val", "X_test"):
+        data[name] = _scale(data[name], 255.0, dtype)
+    _subtract_training_mean(data, subtract_mean, dtype)
+    data["class_names"] = _load_cifar10_class_names(root)
+    return data
+
+
+def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, subtract_mean=True):
+    """CIFAR-10 as CS231n's own ``get_CIFAR10_data`` returns it: 0..255 floats, six arrays.
+
+    The course's notebooks call this (through ``cs231n.data_utils``) and
+    expect its exact result, which differs from ``get_cifar10_data``'s: pixels
+    stay on the 0..255 scale (no division by 255), images are float64, and the
+    dict holds only the six arrays (no 'mean_image', no 'class_names').
+
+    The splits are the course's: training = the first num_training of the
+    50000 training images, validation = the num_validation images right after
+    them, test = the first num_test of the 10000 test images. If
+    subtract_mean, the mean image of the training split (only) is subtracted
+    from all three splits. The data is read from ``default_cifar_root()``:
+    $CS231N_DATA/cifar-10-batches-py if CS231N_DATA is set, else
+    datasets/cifar-10-batches-py in this repository (``python
+    datasets/get_cifar10.py`` downloads it; see ``load_cifar10`` for the
+    format and the warning about reading pickles).
+
+    Inputs:
+    - num_training (>= 1), num_validation, num_test (>= 0): split sizes, with
+      num_training + num_validation at most the training images present
+      (50000) and num_test at most the test images present (10000)
+    - subtract_mean: subtract the training mean image (True) or not
+    Returns a dict with exactly these keys:
+    - 'X_train', 'X_val', 'X_test': (N, 3, 32, 32) float64, channels first,
+      pixel values 0..255 minus the training mean image when subtract_mean
+    - 'y_train', 'y_val', 'y_test': (N,) int64 labels 0..9
+    Raises FileNotFoundError (with the command that downloads CIFAR-10) when
+    the data is absent, ValueError when the sizes do not fit the data.
+    Memory: about 1.25 GB for the default sizes (51000 images of 3072 float64).
+    """
+    root = default_cifar_root()
+    data = _cifar10_splits(root, num_training, num_validation, num_test)
+    for name in ("X_train", "X_val", "X_test"):
+        data[name] = data[name].astype(np.float64)
+    if subtract_mean:
+        mean_image = data["X_train"].mean(axis=0)
+        for name in ("X_train", "X_val", "X_test"):
+            data[name] -= mean_image
+    return data
+
+
+def _cifar10_splits(root, num_training, num_validation, num_test):
+    """The three splits of CIFAR-10 as uint8 NCHW images and int64 labels, sizes checked.
+
+    Training is the first num_training training images, validation the next
+    num_validation, test the first num_test test images (CS231n's split).
+    """
     num_training = require_positive_int("num_training", num_training)
     num_validation = require_non_negative_int("num_validation", num_validation)
     num_test = require_non_negative_int("num_test", num_test)
-    dtype = require_float_dtype(dtype)
-    root = default_cifar_root() if root is None else Path(root)
 
     X_train_all, y_train_all, X_test_all, y_test_all = _load_cifar10_uint8(root)
     available = X_train_all.shape[0]
@@ -231,17 +291,14 @@ def get_cifar10_data(root=None, num_training=49000, num_validation=1000, num_tes
         )
 
     end_val = num_training + num_validation
-    data = {
-        "X_train": _scale(X_train_all[:num_training], 255.0, dtype),
+    return {
+        "X_train": X_train_all[:num_training],
         "y_train": y_train_all[:num_training],
-        "X_val": _scale(X_train_all[num_training:end_val], 255.0, dtype),
+        "X_val": X_train_all[num_training:end_val],
         "y_val": y_train_all[num_training:end_val],
-        "X_test": _scale(X_test_all[:num_test], 255.0, dtype),
+        "X_test": X_test_all[:num_test],
         "y_test": y_test_all[:num_test],
     }
-    _subtract_training_mean(data, subtract_mean, dtype)
-    data["class_names"] = _load_cifar10_class_names(root)
-    return data
 
 
 def _load_cifar10_uint8(root):

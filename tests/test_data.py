@@ -8,6 +8,8 @@ Oracles:
 - CIFAR-10 is written in its real on-disk format (pickled dicts with
   b'data' rows R(1024) G(1024) B(1024)) into a temporary folder, and every
   pixel is compared with the byte at offset c*1024 + i*32 + j of its row;
+- CS231n's get_CIFAR10_data is checked on a CIFAR-10 whose every channel is
+  one constant, so its splits and mean image are worked out by hand;
 - area resizing is checked on cases worked out by hand.
 No test uses the network or a real CIFAR-10 download.
 """
@@ -30,6 +32,7 @@ from cs231n_lib.data import (
     DEFAULT_CIFAR_ROOT,
     _area_resize,
     default_cifar_root,
+    get_CIFAR10_data,
     get_cifar10_data,
     load_cifar10,
     load_digits,
@@ -384,6 +387,118 @@ def test_wrong_keys_or_shapes_are_value_errors(fake_cifar, batch, pattern):
     with pytest.raises(ValueError, match=pattern) as info:
         load_cifar10(folder)
     assert str(path) in str(info.value) and "get_cifar10.py" in str(info.value)
+
+
+# ---------------------------------------------------------------- CS231n's get_CIFAR10_data
+
+
+def write_plain_cifar(folder):
+    """Two images per batch file, each channel one constant value, so results can be worked out by hand.
+
+    Image j (0 or 1) of data_batch_k has red = 10*k + j, green = red + 1, blue = red + 2
+    everywhere, and label (k + j) % 10; the test batch holds 100 and 101, labels 7 and 8.
+    In file order the training images' red values are 10, 11, 20, 21, 30, 31, 40, 41, 50, 51.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def image(red):
+        return np.repeat(np.array([red, red + 1, red + 2], dtype=np.uint8), 1024)
+
+    for k, name in enumerate(TRAIN_FILES, start=1):
+        write_batch(folder / name, np.stack([image(10 * k), image(10 * k + 1)]), [k % 10, (k + 1) % 10])
+    write_batch(folder / "test_batch", np.stack([image(100), image(101)]), [7, 8])
+
+
+@pytest.fixture
+def course_cifar(tmp_path, monkeypatch):
+    """A hand-checkable CIFAR-10 in $CS231N_DATA, where get_CIFAR10_data (which takes no root) reads."""
+    write_plain_cifar(tmp_path / "cifar-10-batches-py")
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path))
+    return tmp_path / "cifar-10-batches-py"
+
+
+def channel_values(X):
+    """(N, 3, 32, 32) images whose channels are constant -> (N, 3) of those constants."""
+    assert (X == X[:, :, :1, :1]).all(), "every channel of these images should be one value"
+    return X[:, :, 0, 0]
+
+
+def test_course_loader_returns_exactly_the_six_arrays_in_float64_channels_first(course_cifar):
+    d = get_CIFAR10_data(num_training=3, num_validation=2, num_test=1)
+    assert sorted(d) == ["X_test", "X_train", "X_val", "y_test", "y_train", "y_val"]
+    for split, n in (("train", 3), ("val", 2), ("test", 1)):
+        X, y = d[f"X_{split}"], d[f"y_{split}"]
+        assert X.shape == (n, 3, 32, 32) and X.dtype == np.float64 and X.flags.c_contiguous
+        assert y.shape == (n,) and y.dtype == np.int64
+
+
+def test_course_loader_subtracts_the_training_mean_on_the_0_255_scale(course_cifar):
+    d = get_CIFAR10_data(num_training=3, num_validation=2, num_test=1)
+    # Training = red 10, 11, 20 (the first three); its mean red is 41/3, green and blue
+    # one and two more, so every channel of an image minus the mean is red - 41/3.
+    # Validation = the next two, red 21 and 30; test = the first test image, red 100.
+    for split, reds in (("train", [10, 11, 20]), ("val", [21, 30]), ("test", [100])):
+        expected = np.repeat(np.array(reds, dtype=np.float64)[:, None] - 41 / 3, 3, axis=1)
+        np.testing.assert_allclose(channel_values(d[f"X_{split}"]), expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(d["y_train"], [1, 2, 2])
+    np.testing.assert_array_equal(d["y_val"], [3, 3])
+    np.testing.assert_array_equal(d["y_test"], [7])
+
+
+def test_course_loader_without_mean_keeps_the_raw_pixels(course_cifar):
+    d = get_CIFAR10_data(num_training=4, num_validation=5, num_test=2, subtract_mean=False)
+    np.testing.assert_array_equal(channel_values(d["X_train"])[:, 0], [10, 11, 20, 21])
+    np.testing.assert_array_equal(channel_values(d["X_val"])[:, 0], [30, 31, 40, 41, 50])
+    np.testing.assert_array_equal(channel_values(d["X_test"]), [[100, 101, 102], [101, 102, 103]])
+
+
+def test_course_loader_reads_every_pixel_where_the_format_puts_it(tmp_path, monkeypatch):
+    written = write_fake_cifar(tmp_path / "cifar-10-batches-py")
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path))
+    d = get_CIFAR10_data(num_training=30, num_validation=50, num_test=20, subtract_mean=False)
+    train = np.concatenate([as_images(written[n][0]) for n in TRAIN_FILES]).astype(np.float64)
+    np.testing.assert_array_equal(d["X_train"], train[:30])
+    np.testing.assert_array_equal(d["X_val"], train[30:80])
+    np.testing.assert_array_equal(d["X_test"], as_images(written["test_batch"][0]))
+    assert d["X_train"].max() > 1  # the 0..255 scale, not [0, 1]
+
+
+def test_the_projects_loader_keeps_its_own_contract_beside_the_course_one(course_cifar):
+    ours = get_cifar10_data(num_training=3, num_validation=2, num_test=1)
+    course = get_CIFAR10_data(num_training=3, num_validation=2, num_test=1)
+    assert {"mean_image", "class_names"} <= set(ours) and ours["X_train"].dtype == np.float32
+    np.testing.assert_allclose(ours["X_val"] * 255, course["X_val"], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({}, ValueError, r"num_training \+ num_validation = 49000 \+ 1000 = 50000 is more than the 10 training"),
+        ({"num_training": 8, "num_validation": 3, "num_test": 1},
+         ValueError, r"num_training \+ num_validation = 8 \+ 3 = 11 is more than the 10 training"),
+        ({"num_training": 8, "num_validation": 2, "num_test": 3},
+         ValueError, r"num_test = 3 is more than the 2 test images"),
+        ({"num_training": 0, "num_validation": 2, "num_test": 1},
+         ValueError, r"num_training must be positive, got 0"),
+    ],
+)
+def test_course_loader_bad_sizes_name_the_numbers(course_cifar, kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        get_CIFAR10_data(**kwargs)
+
+
+def test_course_loader_without_the_data_says_how_to_fetch_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path / "elsewhere"))
+    with pytest.raises(FileNotFoundError) as info:
+        get_CIFAR10_data()
+    message = str(info.value)
+    assert str(tmp_path / "elsewhere" / "cifar-10-batches-py") in message
+    assert f"python datasets/get_cifar10.py --root {tmp_path / 'elsewhere'}" in message
+
+    monkeypatch.delenv("CS231N_DATA")
+    monkeypatch.setattr(data, "DEFAULT_CIFAR_ROOT", tmp_path / "cifar-10-batches-py")
+    with pytest.raises(FileNotFoundError, match="by running `python datasets/get_cifar10.py` from"):
+        get_CIFAR10_data()
 
 
 # ---------------------------------------------------------------- sample photo
