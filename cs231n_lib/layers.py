@@ -337,3 +337,235 @@ def svm_loss(x, y):
     dx[rows, y] -= positive.sum(axis=1)
     dx /= N
     return float(loss), dx
+
+
+# ---------------------------------------------------------------------------
+# Batch normalization
+# ---------------------------------------------------------------------------
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalization forward pass: normalise each feature over the batch, then scale and shift it.
+
+    Inputs:
+    - x: (N, D) a batch of N samples with D features each
+    - gamma: (D,) scale of each feature
+    - beta: (D,) shift of each feature
+    - bn_param: dict with
+      - 'mode': 'train' or 'test' (required)
+      - 'eps': constant > 0 added to the variance before its square root (default 1e-5)
+      - 'momentum': 0 <= momentum <= 1, the share of the running averages kept at each
+        train-mode call (default 0.9)
+      - 'running_mean', 'running_var': (D,) running averages of the batch means and
+        variances, created in bn_param as zeros in x's dtype when missing. Train mode
+        updates them in bn_param; test mode only reads them.
+    Returns (out, cache): out is (N, D), in x's dtype when gamma and beta share it;
+    cache is a tuple whose first item is x (the backward passes check dout's shape
+    against it), followed by whatever batchnorm_backward and batchnorm_backward_alt need.
+
+    For feature j with mean m_j and variance v_j:
+        x_hat[i, j] = (x[i, j] - m_j) / sqrt(v_j + eps)
+        out[i, j] = gamma[j] * x_hat[i, j] + beta[j]
+    Train mode uses the batch's own mean and variance (the biased one, divided by N)
+    and moves each running average towards them:
+        running = momentum * running + (1 - momentum) * batch statistic
+    Test mode uses the running averages instead, so a sample's output does not
+    depend on the rest of its batch.
+    """
+    x = as_float_array("x", x, ndim=2)
+    N, D = x.shape
+    if N < 1 or D < 1:
+        raise ValueError(f"x has shape {x.shape}: batch normalization needs at least one sample "
+                         "and one feature, x of shape (N, D) with N >= 1 and D >= 1")
+    gamma, beta = _require_scale_and_shift(gamma, beta, D, f"feature of x (D = {D})")
+    mode, eps, momentum, running_mean, running_var = _parse_bn_param(bn_param, D, x.dtype)
+    ### BEGIN SOLUTION
+    if mode == "train":
+        mean = x.mean(axis=0)                      # (D,) mean of each feature over the batch
+        centred = x - mean                         # (N, D)
+        var = np.mean(centred ** 2, axis=0)        # (D,) biased variance: divided by N
+        std = np.sqrt(var + eps)                   # (D,)
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    else:
+        centred = x - running_mean
+        std = np.sqrt(running_var + eps)
+    x_hat = centred / std                          # (N, D)
+    out = gamma * x_hat + beta                     # (N, D)
+    cache = (x, x_hat, centred, std, gamma)
+    ### END SOLUTION
+    return out, cache
+
+
+def batchnorm_backward(dout, cache):
+    """Backward pass of batchnorm_forward in train mode, one node of the computational graph at a time.
+
+    Inputs:
+    - dout: (N, D) upstream gradient
+    - cache: from batchnorm_forward in train mode
+    Returns (dx, dgamma, dbeta): dx is (N, D), dgamma and dbeta are (D,).
+
+    Draw the forward pass as a graph of small operations (the mean, the
+    centring, the variance, the square root, the division, the scale and
+    shift) and walk it from out back to x, one line per node: each node turns
+    the gradient of its output into the gradients of its inputs. An input that
+    feeds several nodes receives the sum of their gradients.
+    """
+    dout = _batchnorm_dout(dout, cache)
+    ### BEGIN SOLUTION
+    x, x_hat, centred, std, gamma = cache
+    N = x.shape[0]
+    # node out = gamma * x_hat + beta
+    dbeta = dout.sum(axis=0)                              # (D,)
+    dgamma = np.sum(dout * x_hat, axis=0)                 # (D,)
+    dx_hat = dout * gamma                                 # (N, D)
+    # node x_hat = centred / std: the first path back into centred
+    dcentred = dx_hat / std                               # (N, D)
+    dstd = -np.sum(dx_hat * centred, axis=0) / std ** 2   # (D,)
+    # node std = sqrt(var + eps)
+    dvar = dstd / (2 * std)                               # (D,)
+    # node var = mean of centred ** 2 over the batch: the second path back into centred
+    dcentred = dcentred + 2 * centred * dvar / N          # (N, D)
+    # node centred = x - mean: the first path back into x
+    dmean = -np.sum(dcentred, axis=0)                     # (D,)
+    # node mean = mean of x over the batch: the second path back into x
+    dx = dcentred + dmean / N                             # (N, D)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_alt(dout, cache):
+    """Backward pass of batchnorm_forward in train mode, in a closed form worked out on paper.
+
+    Inputs:
+    - dout: (N, D) upstream gradient
+    - cache: from batchnorm_forward in train mode
+    Returns (dx, dgamma, dbeta), the same as batchnorm_backward: dx is (N, D),
+    dgamma and dbeta are (D,).
+
+    Simplify the chain rule of the graph into one expression for dx, written
+    with x_hat, dgamma and dbeta, so that no intermediate node is needed.
+    """
+    dout = _batchnorm_dout(dout, cache)
+    ### BEGIN SOLUTION
+    x, x_hat, centred, std, gamma = cache
+    N = x.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Spatial batch normalization: batch normalization of each channel of a batch of images.
+
+    Inputs:
+    - x: (N, C, H, W) input images
+    - gamma: (C,) scale of each channel
+    - beta: (C,) shift of each channel
+    - bn_param: as for batchnorm_forward, with running averages of shape (C,)
+    Returns (out, cache): out is (N, C, H, W); cache is (x.shape, the cache of
+    batchnorm_forward).
+
+    A channel's statistics are taken over all N * H * W of its values (every
+    image and every pixel), so that a convolution's output keeps meaning the
+    same thing at every position. Reuse batchnorm_forward: give it a 2-D array
+    with one row per pixel and one column per channel, and turn its output back
+    into (N, C, H, W).
+    """
+    x = as_float_array("x", x, ndim=4)
+    N, C, H, W = x.shape
+    gamma, beta = _require_scale_and_shift(gamma, beta, C, f"channel of x (C = {C})")
+    ### BEGIN SOLUTION
+    x_rows = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)    # channels last, one row per pixel
+    out_rows, bn_cache = batchnorm_forward(x_rows, gamma, beta, bn_param)
+    out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    ### END SOLUTION
+    return out, (x.shape, bn_cache)
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """Backward pass of spatial_batchnorm_forward in train mode.
+
+    Inputs:
+    - dout: (N, C, H, W) upstream gradient
+    - cache: (x.shape, the cache of batchnorm_forward) from spatial_batchnorm_forward
+    Returns (dx, dgamma, dbeta): dx is (N, C, H, W), dgamma and dbeta are (C,).
+
+    Undo the forward pass's reshaping on dout, reuse a backward pass of
+    batchnorm_forward, and reshape its dx back into (N, C, H, W).
+    """
+    if not (isinstance(cache, tuple) and len(cache) == 2 and isinstance(cache[0], tuple)):
+        raise TypeError("cache must be the pair (x.shape, batchnorm cache) that "
+                        f"spatial_batchnorm_forward returned, got {type(cache).__name__}")
+    x_shape, bn_cache = cache
+    dout = require_dout(dout, x_shape)
+    ### BEGIN SOLUTION
+    N, C, H, W = dout.shape
+    dout_rows = dout.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+    dx_rows, dgamma, dbeta = batchnorm_backward_alt(dout_rows, bn_cache)
+    dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
+
+
+def _require_scale_and_shift(gamma, beta, size, what):
+    """gamma and beta as float arrays of shape (size,): one scale and one shift per ``what``."""
+    gamma = as_float_array("gamma", gamma, ndim=1)
+    beta = as_float_array("beta", beta, ndim=1)
+    for name, value, start in (("gamma", gamma, "np.ones"), ("beta", beta, "np.zeros")):
+        if value.shape != (size,):
+            raise ValueError(f"{name} has shape {value.shape}, expected ({size},): one value per "
+                             f"{what}; start from {name} = {start}({size})")
+    return gamma, beta
+
+
+def _bn_number(bn_param, key, default):
+    value = bn_param.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"bn_param['{key}'] must be a number such as {default}, got {value!r}")
+    return float(value)
+
+
+def _parse_bn_param(bn_param, D, dtype):
+    """(mode, eps, momentum, running_mean, running_var) of bn_param for D features.
+
+    Missing running averages are stored into bn_param as zeros of shape (D,) in ``dtype``.
+    """
+    require_keys("bn_param", bn_param, ("mode",), "{'mode': 'train'}")
+    mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    eps = _bn_number(bn_param, "eps", 1e-5)
+    if not eps > 0:
+        raise ValueError(f"bn_param['eps'] = {eps} must be positive: it keeps sqrt(var + eps) "
+                         "above 0 for a feature that is constant over the batch; 1e-5 is usual")
+    momentum = _bn_number(bn_param, "momentum", 0.9)
+    if not 0 <= momentum <= 1:
+        raise ValueError(f"bn_param['momentum'] = {momentum} is outside [0, 1]: it is the share of "
+                         "the running averages kept at each train-mode call; 0.9 is usual")
+    running = []
+    for key in ("running_mean", "running_var"):
+        if key not in bn_param:
+            bn_param[key] = np.zeros(D, dtype=dtype)
+        value = as_float_array(f"bn_param['{key}']", bn_param[key], ndim=1)
+        if value.shape != (D,):
+            raise ValueError(f"bn_param['{key}'] has shape {value.shape}, expected ({D},): one "
+                             f"average per feature, and x has {D}. Was this bn_param made for "
+                             "another layer? Give each layer its own dict")
+        running.append(value)
+    negative = np.flatnonzero(running[1] < 0)
+    if negative.size:
+        i = int(negative[0])
+        raise ValueError(f"bn_param['running_var'][{i}] = {float(running[1][i])} is negative; a "
+                         "variance is 0 or more (start from zeros if unsure)")
+    return (mode, eps, momentum, *running)
+
+
+def _batchnorm_dout(dout, cache):
+    """dout as a float array shaped like the x at the front of batchnorm_forward's cache."""
+    if not (isinstance(cache, tuple) and cache and isinstance(cache[0], np.ndarray)):
+        raise TypeError("cache must be the tuple batchnorm_forward returned, with x as its first "
+                        f"item, got {type(cache).__name__}")
+    return require_dout(dout, cache[0].shape)
