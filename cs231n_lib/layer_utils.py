@@ -27,8 +27,12 @@ from cs231n_lib.fast_layers import (
 from cs231n_lib.layers import (
     affine_backward,
     affine_forward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
     relu_backward,
     relu_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
 )
 
 
@@ -129,3 +133,64 @@ def conv_relu_pool_backward(dout, cache, compute_dx=True):
     dpooled = relu_backward(dout, relu_cache)
     dactivations = max_pool_backward_fast(dpooled, pool_cache)
     return conv_backward_fast(dactivations, conv_cache, compute_dx=compute_dx)
+
+
+def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
+    """Affine, batch normalization, then ReLU: out = max(0, batchnorm(x.reshape(N, D) @ w + b)).
+
+    Inputs:
+    - x: (N, d_1, ..., d_k) inputs, flattened to (N, D)
+    - w: (D, M) weights; b: (M,) biases
+    - gamma, beta: (M,) batch normalization scale and shift
+    - bn_param: batchnorm_forward's dict ('mode', running averages, ...)
+    Returns (out, cache): out is (N, M); cache is (affine_cache, bn_cache, relu_cache).
+    """
+    scores, affine_cache = affine_forward(x, w, b)
+    normalized, bn_cache = batchnorm_forward(scores, gamma, beta, bn_param)
+    out, relu_cache = relu_forward(normalized)
+    return out, (affine_cache, bn_cache, relu_cache)
+
+
+def affine_bn_relu_backward(dout, cache):
+    """Backward pass of affine_bn_relu_forward.
+
+    Inputs:
+    - dout: (N, M) upstream gradient
+    - cache: (affine_cache, bn_cache, relu_cache) from affine_bn_relu_forward
+    Returns (dx, dw, db, dgamma, dbeta) shaped like x, w (D, M), b, gamma and beta (M,).
+    """
+    affine_cache, bn_cache, relu_cache = cache
+    dnormalized = relu_backward(dout, relu_cache)
+    dscores, dgamma, dbeta = batchnorm_backward_alt(dnormalized, bn_cache)
+    dx, dw, db = affine_backward(dscores, affine_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
+def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
+    """Convolution, spatial batch normalization, then ReLU.
+
+    Inputs:
+    - x: (N, C, H, W) input images; w: (F, C, HH, WW); b: (F,)
+    - gamma, beta: (F,) per-channel scale and shift
+    - conv_param: {'stride': S, 'pad': P}; bn_param: as in batchnorm_forward
+    Returns (out, cache): out is (N, F, H', W'); cache is (conv_cache, bn_cache, relu_cache).
+    """
+    activations, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    normalized, bn_cache = spatial_batchnorm_forward(activations, gamma, beta, bn_param)
+    out, relu_cache = relu_forward(normalized)
+    return out, (conv_cache, bn_cache, relu_cache)
+
+
+def conv_bn_relu_backward(dout, cache):
+    """Backward pass of conv_bn_relu_forward.
+
+    Inputs:
+    - dout: (N, F, H', W') upstream gradient
+    - cache: (conv_cache, bn_cache, relu_cache) from conv_bn_relu_forward
+    Returns (dx, dw, db, dgamma, dbeta) shaped like x, w, b, gamma and beta.
+    """
+    conv_cache, bn_cache, relu_cache = cache
+    dnormalized = relu_backward(dout, relu_cache)
+    dactivations, dgamma, dbeta = spatial_batchnorm_backward(dnormalized, bn_cache)
+    dx, dw, db = conv_backward_fast(dactivations, conv_cache)
+    return dx, dw, db, dgamma, dbeta

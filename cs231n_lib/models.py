@@ -4,11 +4,15 @@
     loss, grads = model.loss(X, y)    # train mode: scalar loss, grads keyed like model.params
 
 ``model.params`` maps names ('W1', 'b1', ...) to arrays in the model's dtype;
-the Solver updates them in place of the dict. Every model owns a random
-generator built from its ``seed`` (weights and dropout masks are drawn from
-it), so two models made with the same seed train identically.
+the Solver updates them in place of the dict. Initial weights and dropout
+masks follow cs231n_lib.randomness: ``seed`` fixes both (the same masks at
+every call, so a dropout model can be gradient-checked), ``rng`` draws both
+from a generator that advances, and with neither they come from numpy's
+global generator (``np.random.seed(231)`` before building a model
+reproduces it).
 
-- FullyConnectedNet: {affine - relu - [dropout]} x (L - 1) - affine - softmax
+- FullyConnectedNet: {affine - [batchnorm] - relu - [dropout]} x (L - 1) - affine - softmax
+- TwoLayerNet: affine - relu - affine - softmax, CS231n's constructor
 - ThreeLayerConvNet: conv - relu - 2x2 max pool - affine - relu - affine - softmax
 - ConvNet: the lecture's general pattern
   [[CONV-RELU]*N - POOL?]*M - [FC-RELU]*K - FC, built from a list such as
@@ -26,6 +30,8 @@ from cs231n_lib.fast_layers import (
     max_pool_forward_fast,
 )
 from cs231n_lib.layer_utils import (
+    affine_bn_relu_backward,
+    affine_bn_relu_forward,
     affine_relu_backward,
     affine_relu_forward,
     conv_relu_backward,
@@ -40,6 +46,7 @@ from cs231n_lib.layers import (
     dropout_forward,
     softmax_loss,
 )
+from cs231n_lib.randomness import derived_seed, random_source, require_seed
 from cs231n_lib.shapes import FC, Conv, Pool, format_stack_table, summarize_stack
 from cs231n_lib.validation import require_float_dtype, require_positive_int
 
@@ -64,16 +71,27 @@ def _weight_scale(weight_scale, fan_in):
 
 
 class _Model:
-    """What every model shares: its dtype, its generator, L2 regularisation."""
+    """What every model shares: its dtype, where its random numbers come from, L2 regularisation."""
 
-    def __init__(self, reg, dtype, seed):
+    def __init__(self, reg, dtype, seed, rng):
         self.reg = _require_non_negative("reg", reg)
         self.dtype = require_float_dtype(dtype)
-        self.rng = np.random.default_rng(seed)
+        self._init_source = random_source(seed, rng)
+        self.seed = require_seed("seed", seed)
+        self._rng = rng
         self.params = {}
 
     def _init_weight(self, shape, scale):
-        return (scale * self.rng.standard_normal(shape)).astype(self.dtype)
+        return (scale * self._init_source.standard_normal(shape)).astype(self.dtype)
+
+    def _dropout_param(self, p, mode, layer):
+        """dropout_param for dropout layer ``layer``: fixed by the seed, else the rng, else global."""
+        param = {"p": p, "mode": mode}
+        if self.seed is not None:
+            param["seed"] = derived_seed(self.seed, layer)
+        elif self._rng is not None:
+            param["rng"] = self._rng
+        return param
 
     def _as_input(self, X):
         if not isinstance(X, np.ndarray):
@@ -91,36 +109,53 @@ class _Model:
         return loss
 
 
-class FullyConnectedNet(_Model):
-    """A fully connected net with ReLUs and optional dropout.
+NORMALIZATIONS = (None, "batchnorm")
 
-    {affine - relu - [dropout]} x (L - 1) - affine - softmax
+
+class FullyConnectedNet(_Model):
+    """A fully connected net with ReLUs, optional batch normalization and optional dropout.
+
+    {affine - [batchnorm] - relu - [dropout]} x (L - 1) - affine - softmax
 
     Inputs:
     - hidden_dims: list of hidden layer sizes, e.g. [100, 50] (L - 1 of them)
     - input_dim: D, the size of one flattened input (X: (N, d_1, ..., d_k), D = d_1*...*d_k)
     - num_classes: C
     - dropout: probability of DROPPING a hidden unit (0 means no dropout layers)
+    - use_batchnorm: True puts batch normalization after every hidden affine layer
+      (the same as normalization='batchnorm')
     - reg: L2 strength; the loss adds 0.5 * reg * sum(W**2) over weights only
     - weight_scale: standard deviation of the initial weights, or 'he'
     - dtype: np.float32 for training, np.float64 for gradient checks
-    - seed: seed of the model's generator (weights and dropout masks)
-    Parameters: W1 (D, H1), b1 (H1,), ..., WL (H_{L-1}, C), bL (C,).
+    - seed, rng: where the initial weights and dropout masks come from (see the
+      module docstring); a seed gives the same masks at every call
+    - normalization: None or 'batchnorm' (the later CS231n spelling of use_batchnorm)
+    Parameters: W1 (D, H1), b1 (H1,), ..., WL (H_{L-1}, C), bL (C,); with batch
+    normalization also gamma1, beta1 (H1,), ... for each hidden layer (gamma starts
+    at 1 and beta at 0; neither is regularised). ``bn_params[i]`` holds hidden
+    layer i + 1's running mean and variance.
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout=0.0,
-                 reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None):
-        super().__init__(reg, dtype, seed)
+                 use_batchnorm=False, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None,
+                 *, normalization=None, rng=None):
+        super().__init__(reg, dtype, seed, rng)
         dims = [require_positive_int("input_dim", input_dim)]
         dims += [require_positive_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
         dims.append(require_positive_int("num_classes", num_classes))
         self.dropout = _require_non_negative("dropout", dropout)
         if self.dropout >= 1:
             raise ValueError(f"dropout = {dropout} must be below 1: it is the probability of dropping a unit")
+        self.normalization = _normalization(use_batchnorm, normalization)
+        self.use_batchnorm = self.normalization == "batchnorm"
         self.num_layers = len(dims) - 1
         for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
             self.params[f"W{i}"] = self._init_weight((d_in, d_out), _weight_scale(weight_scale, d_in))
             self.params[f"b{i}"] = np.zeros(d_out, dtype=self.dtype)
+            if self.use_batchnorm and i < self.num_layers:
+                self.params[f"gamma{i}"] = np.ones(d_out, dtype=self.dtype)
+                self.params[f"beta{i}"] = np.zeros(d_out, dtype=self.dtype)
+        self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)] if self.use_batchnorm else []
 
     def loss(self, X, y=None):
         """Scores (N, C) for y None; else (loss, grads) with grads keyed like params."""
@@ -128,12 +163,18 @@ class FullyConnectedNet(_Model):
         mode = "test" if y is None else "train"
         hidden, caches = X, []
         for i in range(1, self.num_layers):
-            hidden, affine_cache = affine_relu_forward(hidden, self.params[f"W{i}"], self.params[f"b{i}"])
+            weights = self.params[f"W{i}"], self.params[f"b{i}"]
+            if self.use_batchnorm:
+                bn_param = self.bn_params[i - 1]
+                bn_param["mode"] = mode
+                hidden, block_cache = affine_bn_relu_forward(
+                    hidden, *weights, self.params[f"gamma{i}"], self.params[f"beta{i}"], bn_param)
+            else:
+                hidden, block_cache = affine_relu_forward(hidden, *weights)
             dropout_cache = None
             if self.dropout > 0:
-                dropout_param = {"p": self.dropout, "mode": mode, "rng": self.rng}
-                hidden, dropout_cache = dropout_forward(hidden, dropout_param)
-            caches.append((affine_cache, dropout_cache))
+                hidden, dropout_cache = dropout_forward(hidden, self._dropout_param(self.dropout, mode, i))
+            caches.append((block_cache, dropout_cache))
         L = self.num_layers
         scores, last_cache = affine_forward(hidden, self.params[f"W{L}"], self.params[f"b{L}"])
         if y is None:
@@ -143,11 +184,48 @@ class FullyConnectedNet(_Model):
         grads = {}
         dhidden, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, last_cache)
         for i in range(L - 1, 0, -1):
-            affine_cache, dropout_cache = caches[i - 1]
+            block_cache, dropout_cache = caches[i - 1]
             if dropout_cache is not None:
                 dhidden = dropout_backward(dhidden, dropout_cache)
-            dhidden, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(dhidden, affine_cache)
+            if self.use_batchnorm:
+                dhidden, grads[f"W{i}"], grads[f"b{i}"], grads[f"gamma{i}"], grads[f"beta{i}"] = (
+                    affine_bn_relu_backward(dhidden, block_cache))
+            else:
+                dhidden, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(dhidden, block_cache)
         return self._add_regularization(loss, grads), grads
+
+
+def _normalization(use_batchnorm, normalization):
+    """The one normalization asked for by CS231n's two spellings, use_batchnorm and normalization."""
+    if not isinstance(use_batchnorm, (bool, np.bool_)):
+        raise TypeError(f"use_batchnorm must be True or False, got {use_batchnorm!r}")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"normalization={normalization!r} is not available: use None or 'batchnorm' "
+            "(layer normalization is not part of this course)"
+        )
+    return "batchnorm" if use_batchnorm else normalization
+
+
+class TwoLayerNet(FullyConnectedNet):
+    """affine - relu - affine - softmax, with CS231n's constructor.
+
+    A FullyConnectedNet with one hidden layer: the same layers and the same
+    ``loss``, built from CS231n's arguments.
+
+    Inputs:
+    - input_dim: D; hidden_dim: H; num_classes: C
+    - weight_scale: standard deviation of the initial weights
+    - reg: L2 strength on W1 and W2
+    - dtype: float64 by default, as CS231n's TwoLayerNet computes
+    - seed, rng: see FullyConnectedNet
+    Parameters: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,).
+    """
+
+    def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3,
+                 reg=0.0, dtype=np.float64, seed=None, *, rng=None):
+        super().__init__([hidden_dim], input_dim=input_dim, num_classes=num_classes, reg=reg,
+                         weight_scale=weight_scale, dtype=dtype, seed=seed, rng=rng)
 
 
 class ThreeLayerConvNet(_Model):
@@ -160,15 +238,15 @@ class ThreeLayerConvNet(_Model):
     - input_dim: (C, H, W) of one image; H and W even
     - num_filters: F; filter_size: an odd HH = WW
     - hidden_dim: size of the hidden affine layer
-    - num_classes, weight_scale, reg, dtype, seed: as in FullyConnectedNet
+    - num_classes, weight_scale, reg, dtype, seed, rng: as in FullyConnectedNet
     Parameters: W1 (F, C, HH, WW), b1 (F,), W2 (F*H/2*W/2, hidden_dim), b2,
     W3 (hidden_dim, num_classes), b3.
     The images need no gradient, so the first layer skips computing it.
     """
 
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
-                 num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
-        super().__init__(reg, dtype, seed)
+                 num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None, *, rng=None):
+        super().__init__(reg, dtype, seed, rng)
         filter_size = require_positive_int("filter_size", filter_size)
         if filter_size % 2 == 0:
             raise ValueError(
@@ -258,7 +336,7 @@ class ConvNet(_Model):
     - layers: e.g. ["conv32", "conv32", "pool", "conv64", "pool", "fc100"]
       (see parse_layers); the last FC to num_classes is added for you
     - input_dim: (C, H, W) of one image
-    - num_classes, reg, dtype, seed: as in FullyConnectedNet
+    - num_classes, reg, dtype, seed, rng: as in FullyConnectedNet
     - weight_scale: 'he' (default: sqrt(2 / fan_in), which keeps activations
       from shrinking in deep ReLU nets) or a number
     Parameters: W1, b1, W2, b2, ... numbered over the conv and FC layers in
@@ -266,8 +344,8 @@ class ConvNet(_Model):
     """
 
     def __init__(self, layers, input_dim=(3, 32, 32), num_classes=10, weight_scale="he",
-                 reg=0.0, dtype=np.float32, seed=None):
-        super().__init__(reg, dtype, seed)
+                 reg=0.0, dtype=np.float32, seed=None, *, rng=None):
+        super().__init__(reg, dtype, seed, rng)
         self.input_dim = tuple(input_dim)
         descriptors = parse_layers(layers) + [FC(num_classes, name="SCORES")]
         self.rows = summarize_stack(self.input_dim, descriptors)

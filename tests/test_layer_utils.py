@@ -26,8 +26,12 @@ from cs231n_lib.fast_layers import (
 )
 from cs231n_lib.gradient_check import eval_numerical_gradient_array, rel_error
 from cs231n_lib.layer_utils import (
+    affine_bn_relu_backward,
+    affine_bn_relu_forward,
     affine_relu_backward,
     affine_relu_forward,
+    conv_bn_relu_backward,
+    conv_bn_relu_forward,
     conv_relu_backward,
     conv_relu_forward,
     conv_relu_pool_backward,
@@ -36,12 +40,16 @@ from cs231n_lib.layer_utils import (
 from cs231n_lib.layers import (
     affine_backward,
     affine_forward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
     conv_backward_naive,
     conv_forward_naive,
     max_pool_backward_naive,
     max_pool_forward_naive,
     relu_backward,
     relu_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
 )
 
 GRAD_TOL = 1e-7
@@ -293,3 +301,81 @@ def test_dout_of_the_wrong_shape_is_reported_by_the_last_layer():
     _, cache = conv_relu_pool_forward(x, w, b, CONV, POOL)
     with pytest.raises(ValueError, match=r"dout has shape \(2, 3, 7, 6\), expected \(2, 3, 3, 3\)"):
         conv_relu_pool_backward(np.ones((2, 3, 7, 6)), cache)
+
+
+# ---------------------------------------------------------------------------
+# affine -> batchnorm -> ReLU and conv -> spatial batchnorm -> ReLU
+# ---------------------------------------------------------------------------
+
+# beta = 3 (4 for conv) and gamma in [0.4, 0.6] keep every normalised value (|x_hat| <= sqrt(N - 1)
+# for N samples per feature) far above the ReLU's kink, so the centred differences are exact
+# to rounding; the tests of the pieces cover the ReLU's other side.
+
+
+def _bn_sandwich_data(seed, x_shape, w_shape, channels):
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=channels)
+    gamma, beta = rng.uniform(0.4, 0.6, channels), np.full(channels, 3.0)
+    return rng, x, w, b, gamma, beta
+
+
+@pytest.mark.parametrize("kind", ["affine", "conv"])
+def test_bn_sandwich_gradients_match_numerical(kind):
+    if kind == "affine":
+        rng, x, w, b, gamma, beta = _bn_sandwich_data(5, (4, 2, 3), (6, 5), 5)
+        def forward(x, w, b, gamma, beta):
+            return affine_bn_relu_forward(x, w, b, gamma, beta, {"mode": "train"})
+        backward = affine_bn_relu_backward
+        assert np.sqrt(4 - 1) * 0.6 < 3.0  # the margin the comment above relies on
+    else:
+        rng, x, w, b, gamma, beta = _bn_sandwich_data(6, (2, 2, 4, 4), (3, 2, 3, 3), 3)
+        beta = beta + 1.0  # 32 values per channel: |x_hat| can reach sqrt(31)
+        def forward(x, w, b, gamma, beta):
+            return conv_bn_relu_forward(x, w, b, gamma, beta, CONV, {"mode": "train"})
+        backward = conv_bn_relu_backward
+        assert np.sqrt(2 * 4 * 4 - 1) * 0.6 < 4.0
+    out, cache = forward(x, w, b, gamma, beta)
+    assert out.min() > 0.5
+    dout = rng.normal(size=out.shape)
+    dx, dw, db, dgamma, dbeta = backward(dout, cache)
+    inputs = {"x": x, "w": w, "gamma": gamma, "beta": beta}
+    analytic = {"x": dx, "w": dw, "gamma": dgamma, "beta": dbeta}
+    for name, value in inputs.items():
+        def f(v, name=name):
+            args = {**inputs, name: v}
+            return forward(args["x"], args["w"], b, args["gamma"], args["beta"])[0]
+        # No kink to step over, but curvature: a smaller step than H keeps the difference exact.
+        numerical = eval_numerical_gradient_array(f, value, dout, h=1e-5)
+        assert rel_error(analytic[name], numerical) < 1e-7, name
+    # The bias before batch normalization is subtracted again with the mean: no gradient.
+    assert np.abs(db).max() < 1e-10
+
+
+def test_affine_bn_relu_is_affine_then_batchnorm_then_relu():
+    rng, x, w, b, gamma, beta = _bn_sandwich_data(7, (4, 6), (6, 5), 5)
+    beta = rng.normal(size=5)  # both sides of the ReLU
+    dout = rng.normal(size=(4, 5))
+    out, cache = affine_bn_relu_forward(x, w, b, gamma, beta, {"mode": "train"})
+    scores, affine_cache = affine_forward(x, w, b)
+    normalized, bn_cache = batchnorm_forward(scores, gamma, beta, {"mode": "train"})
+    expected, relu_cache = relu_forward(normalized)
+    np.testing.assert_array_equal(out, expected)
+    dscores, dgamma, dbeta = batchnorm_backward_alt(relu_backward(dout, relu_cache), bn_cache)
+    expected_grads = (*affine_backward(dscores, affine_cache), dgamma, dbeta)
+    for got, want in zip(affine_bn_relu_backward(dout, cache), expected_grads):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_conv_bn_relu_is_conv_then_spatial_batchnorm_then_relu():
+    rng, x, w, b, gamma, beta = _bn_sandwich_data(8, (2, 2, 5, 5), (3, 2, 3, 3), 3)
+    beta = rng.normal(size=3)
+    out, cache = conv_bn_relu_forward(x, w, b, gamma, beta, CONV, {"mode": "train"})
+    activations, conv_cache = conv_forward_fast(x, w, b, CONV)
+    normalized, bn_cache = spatial_batchnorm_forward(activations, gamma, beta, {"mode": "train"})
+    expected, relu_cache = relu_forward(normalized)
+    np.testing.assert_array_equal(out, expected)
+    dout = rng.normal(size=out.shape)
+    dact, dgamma, dbeta = spatial_batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
+    expected_grads = (*conv_backward_fast(dact, conv_cache), dgamma, dbeta)
+    for got, want in zip(conv_bn_relu_backward(dout, cache), expected_grads):
+        np.testing.assert_array_equal(got, want)
