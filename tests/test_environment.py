@@ -25,8 +25,9 @@ else:  # Python 3.10: tomli usually comes along with pytest; skip if it did not.
     tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parent.parent
-# The library the notebooks import, and the instructor tooling behind cs231n-course.
-PACKAGES = ("cs231n_lib", "cs231n_course")
+# The library the notebooks import, the instructor tooling behind cs231n-course, and
+# cs231n, CS231n's module paths re-exporting the library (for the course's own notebooks).
+PACKAGES = ("cs231n_lib", "cs231n_course", "cs231n")
 # tomllib is stdlib from 3.11 on; the guard above covers 3.10.
 STDLIB = set(sys.stdlib_module_names) | {"tomllib"}
 # Imports that a test guards itself, on top of those found in importorskip("...") calls.
