@@ -2,7 +2,7 @@
 
 The whole course is released and three submissions are graded in one run:
 - honest: the checkout's solved cs231n_lib/layers.py and optim.py and the instructor's
-  answer cells: every automatic point, 58;
+  answer cells: every automatic point, 69;
 - delegates: wherever the release ships something that computes an exercise's answer, the
   answer calls it: the naive conv and pool layers call the fast layers (02, 04), the output
   sizes, paddings, parameter counts and shapes of 01 come from ``shapes``, the numerical
@@ -16,7 +16,9 @@ The public checks alone would give the delegating submission points in 01, 02, 0
 and 07; the hidden tests run them again with the shipped alternatives replaced by
 functions that raise, and work the value answers of 01 out again the same way.
 Exercises whose answer is to use the shipped tools (07's overfitting and training with the
-Solver) are not delegation and are not part of this test.
+Solver) are not delegation and are not part of this test. Notebook 09 (batch normalization)
+is left as released in the delegating submissions: its forward passes have nothing shipped to
+delegate to, and its backward checks need the student's own forward pass.
 """
 
 import csv
@@ -43,10 +45,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "deleg"
 NOTEBOOKS = ("01_spatial_arithmetic", "02_convolution_layer", "03_gradient_checks",
              "04_pooling_and_fast_layers", "05_sgd_and_update_rules", "06_dropout", "07_small_convnet",
-             "08_case_studies")
+             "08_case_studies", "09_batch_normalization")
 AUTO_POINTS = {"01_spatial_arithmetic": 11, "02_convolution_layer": 8, "03_gradient_checks": 5,
                "04_pooling_and_fast_layers": 6, "05_sgd_and_update_rules": 8, "06_dropout": 5,
-               "07_small_convnet": 8, "08_case_studies": 7}
+               "07_small_convnet": 8, "08_case_studies": 7, "09_batch_normalization": 11}
 EXPECTED = {
     "honest": AUTO_POINTS,
     "delegates": dict.fromkeys(NOTEBOOKS, 0),
@@ -198,12 +200,12 @@ def test_the_csv_gives_each_notebooks_maxima_and_no_column_to_the_welcome(rows):
     assert columns[2:2 + len(expected)] == expected, columns
     assert not [c for c in columns if c.startswith("00_")], "00_welcome has no points, yet has a column"
     manual = {notebook: written_points(notebook) for notebook in NOTEBOOKS}
-    assert sum(AUTO_POINTS.values()) == 58 and sum(manual.values()) == 24, manual  # the README's numbers
+    assert sum(AUTO_POINTS.values()) == 69 and sum(manual.values()) == 27, manual  # the README's numbers
     for row in rows.values():
         for notebook in NOTEBOOKS:
             assert float(row[f"{notebook}_auto_max"]) == AUTO_POINTS[notebook], row
             assert float(row[f"{notebook}_manual_max"]) == manual[notebook], row
-        assert (float(row["auto_max"]), float(row["manual_max"])) == (58, 24), row
+        assert (float(row["auto_max"]), float(row["manual_max"])) == (69, 27), row
         # Only code answers were written: the written ones are as released, scored 0 with nothing to grade.
         assert (row["manual_total"], row["manual_pending"]) == ("0", "0"), row
 

@@ -155,7 +155,7 @@ def test_the_released_library_holds_no_solution_region(released):
     assert "keep = rng.random(x.shape) >= p" in INSTRUCTOR_LAYERS
     assert "keep = rng.random(x.shape) >= p" not in layers
     assert "def dropout_forward(x, dropout_param):" in layers
-    assert layers.count("raise NotImplementedError()") == len(solution_regions(INSTRUCTOR_LAYERS)) == 6
+    assert layers.count("raise NotImplementedError()") == len(solution_regions(INSTRUCTOR_LAYERS)) == 11
     for path in (release.folder / "cs231n_lib").rglob("*.py"):
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
         assert "### BEGIN SOLUTION" not in lines, path
@@ -467,13 +467,15 @@ def test_the_readme_names_every_notebook_and_every_library_exercise_where_it_is_
     rows = readme_rows(readme)
     assert sorted(rows) == sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
     exercises = instructor_exercises()
-    assert len(exercises) == 12  # 6 in layers.py, 6 in optim.py
+    assert len(exercises) == 17  # 11 in layers.py, 6 in optim.py
     expected = {
         "02_convolution_layer.ipynb": ["conv_forward_naive", "conv_backward_naive"],
         "04_pooling_and_fast_layers.ipynb": ["max_pool_forward_naive", "max_pool_backward_naive"],
         "05_sgd_and_update_rules.ipynb": ["sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam",
                                           "adadelta"],
         "06_dropout.ipynb": ["dropout_forward", "dropout_backward"],
+        "09_batch_normalization.ipynb": ["batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+                                         "spatial_batchnorm_forward", "spatial_batchnorm_backward"],
     }
     assert sorted(name for names in expected.values() for name in names) == sorted(exercises)
     for notebook, names in expected.items():
