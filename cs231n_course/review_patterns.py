@@ -41,7 +41,8 @@ ALTERNATIVE_MODULES = FAST_MODULES + HELPER_MODULES
 FAST_NAMES = frozenset({
     "conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast", "max_pool_backward_fast",
     "affine_relu_forward", "affine_relu_backward", "conv_relu_forward", "conv_relu_backward",
-    "conv_relu_pool_forward", "conv_relu_pool_backward", "fast_layers", "layer_utils",
+    "conv_relu_pool_forward", "conv_relu_pool_backward", "affine_bn_relu_forward", "affine_bn_relu_backward",
+    "conv_bn_relu_forward", "conv_bn_relu_backward", "fast_layers", "layer_utils",
 })
 # Shipped helpers some notebook exercises are meant to call, and others to write by hand.
 HELPER_NAMES = frozenset({
