@@ -5,7 +5,8 @@
 #                                   workspace/solutions/ links to the model solutions
 #   make lab LAB_ARGS="--no-browser --port 8899"
 #   make test                       ruff check, library tests + notebook checks (nbval)
-#   make bench                      speed benchmarks (benchmarks/), not part of make test
+#   make bench                      speed benchmarks (benchmarks/), not part of make test;
+#                                   PyTorch, if installed in .venv, is timed in processes of its own
 #   make clean / make distclean     remove caches and build outputs / also .venv
 #
 # PYTHON picks the interpreter the venv is made from (only used while .venv
@@ -58,6 +59,7 @@ test: $(TEST_STAMP)
 # PyTorch is compared against when it is installed in .venv (optional, never required).
 bench: $(TEST_STAMP)
 	$(VPY) -m benchmarks.layers $(BENCH_ARGS)
+	$(VPY) -m benchmarks.layer_processes
 	$(VPY) -m benchmarks.training $(BENCH_ARGS)
 
 $(LAB_STAMP): pyproject.toml $(VENV_STAMP)

@@ -1,13 +1,12 @@
-"""Speed of the fast conv and pool layers, beside the naive loops and PyTorch.
+"""Speed of the fast conv and pool layers, beside the naive loops and numpy's own GEMM rate.
 
 Run from the repository root:
 
     python -m benchmarks.layers [--threads 2] [--rounds 15] [--quick]
 
-Prints a table and writes benchmarks/results/layers.json. PyTorch is used
-only when it is installed (it is never a dependency of the course); its
-column is then timed in rounds alternating with ours, at the same number of
-threads, so drift in the machine's speed cancels out of the ratio.
+Prints a table and writes benchmarks/results/layers.json. The comparison with
+PyTorch is benchmarks.layer_processes, which times each library in processes
+of its own (two libraries' thread pools in one process slow each other).
 """
 
 import time
@@ -15,10 +14,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from benchmarks.layer_cases import CONV_SHAPES, POOL_SHAPES
 from benchmarks.timing import (
     alternating_rounds,
     gemm_gflops,
-    import_torch,
     machine_info,
     parse_arguments,
     write_results,
@@ -36,15 +35,6 @@ from cs231n_lib.layers import (
     max_pool_forward_naive,
 )
 
-# name: (x shape, w shape, stride, pad)
-CONV_SHAPES = {
-    "A": ((50, 3, 32, 32), (32, 3, 7, 7), 1, 3),
-    "B": ((64, 32, 16, 16), (64, 32, 3, 3), 1, 1),
-    "C": ((128, 1, 8, 8), (16, 1, 3, 3), 1, 1),
-    "D": ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1),
-}
-# name: (x shape, pool size, stride)
-POOL_SHAPES = {"pool": ((50, 32, 32, 32), 2, 2)}
 NAIVE_IMAGES = 2  # the naive loops run on this many images, then are scaled to the batch
 
 
@@ -85,44 +75,23 @@ def time_fwd_bwd(contenders, rounds):
     return result
 
 
-def conv_contenders(x, w, b, conv_param, dout, torch):
-    contenders = {
+def conv_contenders(x, w, b, conv_param, dout):
+    return {
         "fast": (
             lambda: conv_forward_fast(x, w, b, conv_param)[1],
             lambda cache: conv_backward_fast(dout, cache),
         )
     }
-    if torch is not None:
-        tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
-        tdout = torch.from_numpy(dout)
-
-        def torch_forward():
-            for t in (tx, tw, tb):
-                t.grad = None
-            return torch.nn.functional.conv2d(tx, tw, tb, stride=conv_param["stride"], padding=conv_param["pad"])
-
-        contenders["torch"] = (torch_forward, lambda out: out.backward(tdout))
-    return contenders
 
 
-def pool_contenders(x, size, stride, dout, torch):
+def pool_contenders(x, size, stride, dout):
     pool_param = {"pool_height": size, "pool_width": size, "stride": stride}
-    contenders = {
+    return {
         "fast": (
             lambda: max_pool_forward_fast(x, pool_param)[1],
             lambda cache: max_pool_backward_fast(dout, cache),
         )
     }
-    if torch is not None:
-        tx = torch.from_numpy(x).requires_grad_()
-        tdout = torch.from_numpy(dout)
-
-        def torch_forward():
-            tx.grad = None
-            return torch.nn.functional.max_pool2d(tx, size, stride)
-
-        contenders["torch"] = (torch_forward, lambda out: out.backward(tdout))
-    return contenders
 
 
 def naive_seconds(forward, backward, rounds=1):
@@ -130,14 +99,14 @@ def naive_seconds(forward, backward, rounds=1):
     return time_fwd_bwd({"naive": (forward, backward)}, rounds)["naive"]
 
 
-def bench_conv(name, dtype, rounds, torch, gemm_rate, rng):
+def bench_conv(name, dtype, rounds, gemm_rate, rng):
     x_shape, w_shape, stride, pad = CONV_SHAPES[name]
     x, w, b, conv_param, dout = conv_case(x_shape, w_shape, stride, pad, dtype, rng)
     N, F = x_shape[0], w_shape[0]
     _, C, HH, WW = w_shape
     H_out, W_out = dout.shape[2:]
     flops_forward = 2 * N * F * C * HH * WW * H_out * W_out
-    times = time_fwd_bwd(conv_contenders(x, w, b, conv_param, dout, torch), rounds)
+    times = time_fwd_bwd(conv_contenders(x, w, b, conv_param, dout), rounds)
     small = slice(0, NAIVE_IMAGES)
     naive = naive_seconds(
         lambda: conv_forward_naive(x[small], w, b, conv_param)[1],
@@ -152,13 +121,13 @@ def bench_conv(name, dtype, rounds, torch, gemm_rate, rng):
     return row
 
 
-def bench_pool(name, dtype, rounds, torch, rng):
+def bench_pool(name, dtype, rounds, rng):
     x_shape, size, stride = POOL_SHAPES[name]
     x = rng.standard_normal(x_shape).astype(dtype)
     pool_param = {"pool_height": size, "pool_width": size, "stride": stride}
     out, _ = max_pool_forward_fast(x, pool_param)
     dout = rng.standard_normal(out.shape).astype(dtype)
-    times = time_fwd_bwd(pool_contenders(x, size, stride, dout, torch), rounds)
+    times = time_fwd_bwd(pool_contenders(x, size, stride, dout), rounds)
     small = slice(0, NAIVE_IMAGES)
     naive = naive_seconds(
         lambda: max_pool_forward_naive(x[small], pool_param)[1],
@@ -178,18 +147,13 @@ def describe(label, dtype, times, naive_total):
         "backward_ms": fast["backward"] * 1e3,
         "speedup_over_naive": naive_total / fast["total"],
     }
-    if "torch" in times:
-        torch_times = times["torch"]
-        row["torch_forward_ms"] = torch_times["forward"] * 1e3
-        row["torch_backward_ms"] = torch_times["backward"] * 1e3
-        row["ratio_to_torch"] = fast["total"] / torch_times["total"]
     return row
 
 
 def format_table(rows):
     header = (
         f"{'layer':<18}{'dtype':<9}{'fwd ms':>8}{'bwd ms':>8}{'GF/s f':>8}{'GF/s b':>8}"
-        f"{'of GEMM':>9}{'x naive':>9}{'torch f':>9}{'torch b':>9}{'vs torch':>10}"
+        f"{'of GEMM':>9}{'x naive':>9}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
@@ -200,8 +164,6 @@ def format_table(rows):
             f"{r['layer']:<18}{r['dtype']:<9}{r['forward_ms']:>8.2f}{r['backward_ms']:>8.2f}"
             f"{num('gflops_forward', '.1f'):>8}{num('gflops_backward', '.1f'):>8}"
             f"{num('gemm_fraction', '.0%'):>9}{r['speedup_over_naive']:>8.0f}x"
-            f"{num('torch_forward_ms', '.2f'):>9}{num('torch_backward_ms', '.2f'):>9}"
-            f"{num('ratio_to_torch', '.2f') + ('x' if 'ratio_to_torch' in r else ''):>10}"
         )
     return "\n".join(lines)
 
@@ -209,25 +171,22 @@ def format_table(rows):
 def main(argv=None):
     args, rounds = parse_arguments(__doc__.splitlines()[0], argv)
     rng = np.random.default_rng(0)
-    torch = import_torch(args.threads)
     rows = []
     with threadpool_limits(limits=args.threads, user_api="blas"):
         gemm = {np.dtype(dt).name: gemm_gflops(dt) for dt in (np.float32, np.float64)}
         for dtype in (np.float32, np.float64):
             for name in CONV_SHAPES:
-                rows.append(bench_conv(name, dtype, rounds, torch, gemm[np.dtype(dtype).name], rng))
+                rows.append(bench_conv(name, dtype, rounds, gemm[np.dtype(dtype).name], rng))
             for name in POOL_SHAPES:
-                rows.append(bench_pool(name, dtype, rounds, torch, rng))
+                rows.append(bench_pool(name, dtype, rounds, rng))
     print(format_table(rows))
     print(
         f"numpy GEMM rate (1024^3): float32 {gemm['float32']:.1f} GFLOP/s, float64 {gemm['float64']:.1f} GFLOP/s; "
         f"'of GEMM' = forward+backward GFLOP/s as a fraction of it; 'x naive' scaled from {NAIVE_IMAGES} images; "
-        f"'vs torch' = (fwd+bwd) time / torch's (fwd+autograd bwd), "
-        + (f"torch {torch.__version__}, {args.threads} threads" if torch else "torch not installed")
+        f"{args.threads} threads; PyTorch: python -m benchmarks.layer_processes"
     )
     payload = {
         "machine": machine_info(args.threads),
-        "torch": torch.__version__ if torch else None,
         "rounds": rounds,
         "gemm_gflops": gemm,
         "rows": rows,

@@ -1,0 +1,95 @@
+"""The fast layers against PyTorch, each library timed in processes of its own.
+
+Run from the repository root:
+
+    python -m benchmarks.layer_processes [--threads 2] [--rounds 5] [--quick]
+
+Each round starts one process per library (benchmarks.layer_step), in an
+order that alternates from round to round, so the machine's drift falls on
+both alike; each process times every case after its own warm-up calls and
+reports medians. The table gives the median over rounds of those medians and
+the ratio ours / torch, for the two call patterns of benchmarks.layer_step:
+"dropped" (the step inside a function, cache dropped, as in training) and
+"held" (the previous call's results kept alive). Without PyTorch installed,
+only our times are printed. Writes benchmarks/results/layer_processes.json.
+"""
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from benchmarks.layer_cases import all_cases
+from benchmarks.layer_step import PATTERNS
+from benchmarks.timing import machine_info, write_results
+
+
+def run_worker(library, threads, calls, warmup):
+    command = [sys.executable, "-m", "benchmarks.layer_step", library, "--threads", str(threads),
+               "--calls", str(calls), "--warmup", str(warmup)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def measure(libraries, rounds, threads, calls, warmup):
+    """{library: {case key: median over rounds of each process's median seconds}}."""
+    per_round = {library: [] for library in libraries}
+    for r in range(rounds):
+        order = libraries if r % 2 == 0 else libraries[::-1]
+        for library in order:
+            per_round[library].append(run_worker(library, threads, calls, warmup))
+    return {library: {key: float(np.median([run[key] for run in runs])) for key in runs[0]}
+            for library, runs in per_round.items()}
+
+
+def format_table(times):
+    has_torch = "torch" in times
+    header = f"{'case':<16}{'dtype':<9}"
+    for pattern in PATTERNS:
+        header += f"{'ours ' + pattern:>14}" + (f"{'torch':>9}{'ratio':>8}" if has_torch else "")
+    lines = [header, "-" * len(header)]
+    for kind, name, dtype in all_cases():
+        label = f"conv {name}" if kind == "conv" else "max pool 2x2/2"
+        line = f"{label:<16}{dtype:<9}"
+        for pattern in PATTERNS:
+            key = f"{kind} {name} {dtype} {pattern}"
+            ours = times["ours"][key]
+            line += f"{ours * 1e3:>11.2f} ms"
+            if has_torch:
+                theirs = times["torch"][key]
+                line += f"{theirs * 1e3:>7.2f} ms{ours / theirs:>7.2f}x"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2, help="threads for each library (default 2)")
+    parser.add_argument("--rounds", type=int, default=5, help="process rounds per library (default 5)")
+    parser.add_argument("--calls", type=int, default=10, help="timed calls per case in a process (default 10)")
+    parser.add_argument("--quick", action="store_true", help="1 round of 2 calls: a smoke test, not a measurement")
+    args = parser.parse_args(argv)
+    rounds, calls, warmup = (1, 2, 1) if args.quick else (args.rounds, args.calls, 3)
+    libraries = ["ours"] + (["torch"] if importlib.util.find_spec("torch") else [])
+    times = measure(libraries, rounds, args.threads, calls, warmup)
+    print(format_table(times))
+    print(f"medians over {rounds} process round(s) per library, {calls} timed calls after {warmup} warm-up(s) "
+          f"in each; {args.threads} threads; ratio = ours / torch (below 1: ours faster)"
+          + ("" if "torch" in times else "; torch not installed"))
+    payload = {"machine": machine_info(args.threads), "rounds": rounds, "calls": calls, "seconds": times}
+    if "torch" in times:
+        import torch  # only for its version: nothing is timed in this process
+
+        payload["torch"] = torch.__version__
+    if not args.quick:
+        print(f"wrote {write_results('layer_processes', payload)}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()

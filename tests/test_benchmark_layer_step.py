@@ -1,0 +1,21 @@
+"""A smoke test of benchmarks.layer_step: it times every case in both call patterns (not a measurement)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.layer_cases import all_cases
+from benchmarks.layer_step import PATTERNS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_our_worker_reports_a_positive_median_for_every_case_and_pattern():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.layer_step", "ours", "--calls", "1", "--warmup", "0"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    seconds = json.loads(result.stdout)
+    expected = {f"{kind} {name} {dtype} {pattern}" for kind, name, dtype in all_cases() for pattern in PATTERNS}
+    assert set(seconds) == expected
+    assert all(value > 0 for value in seconds.values())
