@@ -9,9 +9,17 @@ parameter, on a batch of 50 images of (3, 32, 32) (CIFAR-10 sized), with the
 model's defaults: 32 filters of 7x7, a hidden layer of 100, 10 classes.
 Prints images per second in float32 and float64 and writes
 benchmarks/results/training.json. PyTorch is optional; when installed it runs
-the same architecture, timed in rounds alternating with ours.
+the same architecture. Each library runs in processes of its own (one per
+library per round, the order alternating; two libraries' thread pools in one
+process slow each other): a process warms up with 2 steps, times --rounds
+steps and reports their median; the table gives the median over --processes
+rounds of those.
 """
-
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -20,11 +28,8 @@ from benchmarks.timing import (
     alternating_medians,
     import_torch,
     machine_info,
-    parse_arguments,
     write_results,
 )
-from cs231n_lib.models import ThreeLayerConvNet
-from cs231n_lib.optim import sgd
 
 BATCH = 50
 INPUT = (3, 32, 32)
@@ -32,6 +37,9 @@ LEARNING_RATE = 1e-3
 
 
 def numpy_step(dtype, rng):
+    from cs231n_lib.models import ThreeLayerConvNet
+    from cs231n_lib.optim import sgd
+
     model = ThreeLayerConvNet(input_dim=INPUT, dtype=dtype, seed=0)
     X = rng.standard_normal((BATCH, *INPUT)).astype(dtype)
     y = rng.integers(0, 10, BATCH)
@@ -65,24 +73,55 @@ def torch_step(torch, dtype, rng):
     return step
 
 
-def main(argv=None):
-    args, rounds = parse_arguments(__doc__.splitlines()[0], argv)
+def worker(library, threads, calls):
+    """Median seconds of one training step per dtype, for one library, in this process."""
     rng = np.random.default_rng(0)
-    torch = import_torch(args.threads)
-    rows = []
-    with threadpool_limits(limits=args.threads, user_api="blas"):
+    torch = import_torch(threads) if library == "torch" else None
+    seconds = {}
+    with threadpool_limits(limits=threads, user_api="blas"):
         for dtype in (np.float32, np.float64):
-            contenders = {"numpy": numpy_step(dtype, rng)}
-            if torch is not None:
-                contenders["torch"] = torch_step(torch, dtype, rng)
-            seconds = alternating_medians(contenders, rounds)
-            row = {"dtype": np.dtype(dtype).name, "numpy_images_per_s": BATCH / seconds["numpy"],
-                   "numpy_step_ms": seconds["numpy"] * 1e3}
-            if torch is not None:
-                row["torch_images_per_s"] = BATCH / seconds["torch"]
-                row["torch_step_ms"] = seconds["torch"] * 1e3
-                row["fraction_of_torch"] = seconds["torch"] / seconds["numpy"]
-            rows.append(row)
+            step = torch_step(torch, dtype, rng) if torch is not None else numpy_step(dtype, rng)
+            seconds[np.dtype(dtype).name] = alternating_medians({library: step}, calls)[library]
+    return seconds
+
+
+def run_worker(library, threads, calls):
+    command = [sys.executable, "-m", "benchmarks.training", "--worker", library,
+               "--threads", str(threads), "--rounds", str(calls)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2, help="threads for each library (default 2)")
+    parser.add_argument("--rounds", type=int, default=15, help="timed steps per process (default 15)")
+    parser.add_argument("--processes", type=int, default=5, help="process rounds per library (default 5)")
+    parser.add_argument("--quick", action="store_true", help="1 process of 3 steps: a smoke test, not a measurement")
+    parser.add_argument("--worker", choices=("numpy", "torch"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.threads, args.rounds)))
+        return None
+    calls, processes = (3, 1) if args.quick else (args.rounds, args.processes)
+    libraries = ["numpy"] + (["torch"] if importlib.util.find_spec("torch") else [])
+    runs = {library: [] for library in libraries}
+    for r in range(processes):
+        for library in (libraries if r % 2 == 0 else libraries[::-1]):
+            runs[library].append(run_worker(library, args.threads, calls))
+    seconds = {library: {dtype: float(np.median([run[dtype] for run in per])) for dtype in per[0]}
+               for library, per in runs.items()}
+    rows = []
+    for dtype, ours in seconds["numpy"].items():
+        row = {"dtype": dtype, "numpy_images_per_s": BATCH / ours, "numpy_step_ms": ours * 1e3}
+        if "torch" in seconds:
+            theirs = seconds["torch"][dtype]
+            row["torch_images_per_s"] = BATCH / theirs
+            row["torch_step_ms"] = theirs * 1e3
+            row["fraction_of_torch"] = theirs / ours
+        rows.append(row)
     print(f"{'dtype':<9}{'step ms':>9}{'images/s':>10}{'torch ms':>10}{'torch img/s':>13}{'of torch':>10}")
     for r in rows:
         torch_part = (
@@ -92,10 +131,15 @@ def main(argv=None):
         print(f"{r['dtype']:<9}{r['numpy_step_ms']:>9.1f}{r['numpy_images_per_s']:>10.0f}{torch_part}")
     print(
         f"ThreeLayerConvNet training step (forward, backward, SGD), batch {BATCH}, input {INPUT}; "
-        + (f"torch {torch.__version__}, {args.threads} threads" if torch else "torch not installed")
+        f"medians over {processes} process round(s) of {calls} steps; {args.threads} threads"
+        + ("" if "torch" in seconds else "; torch not installed")
     )
-    payload = {"machine": machine_info(args.threads), "torch": torch.__version__ if torch else None,
-               "rounds": rounds, "batch": BATCH, "input": INPUT, "rows": rows}
+    payload = {"machine": machine_info(args.threads), "rounds": calls, "processes": processes,
+               "batch": BATCH, "input": INPUT, "rows": rows}
+    if "torch" in seconds:
+        import torch  # its version only: nothing is timed in this process
+
+        payload["torch"] = torch.__version__
     if not args.quick:
         print(f"wrote {write_results('training', payload)}")
     return payload
