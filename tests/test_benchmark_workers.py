@@ -1,4 +1,4 @@
-"""A smoke test of benchmarks.layer_step: it times every case in both call patterns (not a measurement)."""
+"""Smoke tests of the benchmarks' worker processes: they run and report every case (not measurements)."""
 
 import json
 import subprocess
@@ -18,4 +18,13 @@ def test_our_worker_reports_a_positive_median_for_every_case_and_pattern():
     seconds = json.loads(result.stdout)
     expected = {f"{kind} {name} {dtype} {pattern}" for kind, name, dtype in all_cases() for pattern in PATTERNS}
     assert set(seconds) == expected
+    assert all(value > 0 for value in seconds.values())
+
+
+def test_the_training_benchmark_runs_its_steps_in_a_process_of_their_own():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.training", "--worker", "numpy", "--rounds", "1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    seconds = json.loads(result.stdout)
+    assert set(seconds) == {"float32", "float64"}
     assert all(value > 0 for value in seconds.values())
