@@ -16,35 +16,10 @@ only our times are printed. Writes benchmarks/results/layer_processes.json.
 
 import argparse
 import importlib.util
-import json
-import subprocess
-import sys
-
-import numpy as np
 
 from benchmarks.layer_cases import all_cases
 from benchmarks.layer_step import PATTERNS
-from benchmarks.timing import machine_info, write_results
-
-
-def run_worker(library, threads, calls, warmup):
-    command = [sys.executable, "-m", "benchmarks.layer_step", library, "--threads", str(threads),
-               "--calls", str(calls), "--warmup", str(warmup)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr}")
-    return json.loads(result.stdout)
-
-
-def measure(libraries, rounds, threads, calls, warmup):
-    """{library: {case key: median over rounds of each process's median seconds}}."""
-    per_round = {library: [] for library in libraries}
-    for r in range(rounds):
-        order = libraries if r % 2 == 0 else libraries[::-1]
-        for library in order:
-            per_round[library].append(run_worker(library, threads, calls, warmup))
-    return {library: {key: float(np.median([run[key] for run in runs])) for key in runs[0]}
-            for library, runs in per_round.items()}
+from benchmarks.timing import machine_info, process_rounds, worker_output, write_results
 
 
 def format_table(times):
@@ -76,7 +51,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rounds, calls, warmup = (1, 2, 1) if args.quick else (args.rounds, args.calls, 3)
     libraries = ["ours"] + (["torch"] if importlib.util.find_spec("torch") else [])
-    times = measure(libraries, rounds, args.threads, calls, warmup)
+    times = process_rounds(libraries, rounds, lambda library: worker_output(
+        "benchmarks.layer_step", library, "--threads", args.threads, "--calls", calls, "--warmup", warmup))
     print(format_table(times))
     print(f"medians over {rounds} process round(s) per library, {calls} timed calls after {warmup} warm-up(s) "
           f"in each; {args.threads} threads; ratio = ours / torch (below 1: ours faster)"

@@ -15,13 +15,10 @@ Two call patterns:
 
 import argparse
 import json
-import os
 import sys
-import time
-
-import numpy as np
 
 from benchmarks.layer_cases import all_cases, conv_arrays, pool_arrays
+from benchmarks.timing import alternating_medians
 
 PATTERNS = ("dropped", "held")
 
@@ -93,17 +90,6 @@ def _with_pattern(run, pattern):
     return step
 
 
-def median_seconds(step, calls, warmup):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("library", choices=("ours", "torch"))
@@ -123,12 +109,11 @@ def main(argv=None):
         for kind, name, dtype in all_cases():
             for pattern in PATTERNS:
                 step = make_step(kind, name, dtype, pattern)
-                results[f"{kind} {name} {dtype} {pattern}"] = median_seconds(step, args.calls, args.warmup)
+                results[f"{kind} {name} {dtype} {pattern}"] = alternating_medians({"step": step}, args.calls, args.warmup)["step"]
     json.dump(results, sys.stdout)
     print()
     return results
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
     main()

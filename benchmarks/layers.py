@@ -14,7 +14,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from benchmarks.layer_cases import CONV_SHAPES, POOL_SHAPES
+from benchmarks.layer_cases import CONV_SHAPES, POOL_SHAPES, conv_arrays, pool_arrays
 from benchmarks.timing import (
     alternating_rounds,
     gemm_gflops,
@@ -36,16 +36,6 @@ from cs231n_lib.layers import (
 )
 
 NAIVE_IMAGES = 2  # the naive loops run on this many images, then are scaled to the batch
-
-
-def conv_case(x_shape, w_shape, stride, pad, dtype, rng):
-    x = rng.standard_normal(x_shape).astype(dtype)
-    w = rng.standard_normal(w_shape).astype(dtype)
-    b = rng.standard_normal(w_shape[0]).astype(dtype)
-    conv_param = {"stride": stride, "pad": pad}
-    out, _ = conv_forward_fast(x, w, b, conv_param)
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    return x, w, b, conv_param, dout
 
 
 def forward_backward_timer(forward, backward):
@@ -99,9 +89,10 @@ def naive_seconds(forward, backward, rounds=1):
     return time_fwd_bwd({"naive": (forward, backward)}, rounds)["naive"]
 
 
-def bench_conv(name, dtype, rounds, gemm_rate, rng):
+def bench_conv(name, dtype, rounds, gemm_rate):
     x_shape, w_shape, stride, pad = CONV_SHAPES[name]
-    x, w, b, conv_param, dout = conv_case(x_shape, w_shape, stride, pad, dtype, rng)
+    x, w, b, dout, _, _ = conv_arrays(name, dtype)
+    conv_param = {"stride": stride, "pad": pad}
     N, F = x_shape[0], w_shape[0]
     _, C, HH, WW = w_shape
     H_out, W_out = dout.shape[2:]
@@ -121,12 +112,10 @@ def bench_conv(name, dtype, rounds, gemm_rate, rng):
     return row
 
 
-def bench_pool(name, dtype, rounds, rng):
-    x_shape, size, stride = POOL_SHAPES[name]
-    x = rng.standard_normal(x_shape).astype(dtype)
+def bench_pool(name, dtype, rounds):
+    x, dout, size, stride = pool_arrays(name, dtype)
+    x_shape = x.shape
     pool_param = {"pool_height": size, "pool_width": size, "stride": stride}
-    out, _ = max_pool_forward_fast(x, pool_param)
-    dout = rng.standard_normal(out.shape).astype(dtype)
     times = time_fwd_bwd(pool_contenders(x, size, stride, dout), rounds)
     small = slice(0, NAIVE_IMAGES)
     naive = naive_seconds(
@@ -170,15 +159,14 @@ def format_table(rows):
 
 def main(argv=None):
     args, rounds = parse_arguments(__doc__.splitlines()[0], argv)
-    rng = np.random.default_rng(0)
     rows = []
     with threadpool_limits(limits=args.threads, user_api="blas"):
         gemm = {np.dtype(dt).name: gemm_gflops(dt) for dt in (np.float32, np.float64)}
         for dtype in (np.float32, np.float64):
             for name in CONV_SHAPES:
-                rows.append(bench_conv(name, dtype, rounds, gemm[np.dtype(dtype).name], rng))
+                rows.append(bench_conv(name, dtype, rounds, gemm[np.dtype(dtype).name]))
             for name in POOL_SHAPES:
-                rows.append(bench_pool(name, dtype, rounds, rng))
+                rows.append(bench_pool(name, dtype, rounds))
     print(format_table(rows))
     print(
         f"numpy GEMM rate (1024^3): float32 {gemm['float32']:.1f} GFLOP/s, float64 {gemm['float64']:.1f} GFLOP/s; "

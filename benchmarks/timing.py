@@ -9,6 +9,8 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -81,6 +83,30 @@ def alternating_medians(contenders, rounds, warmup=2):
     """Median seconds per call of each zero-argument function, timed in alternating rounds."""
     results = alternating_rounds({name: wall_time(fn) for name, fn in contenders.items()}, rounds, warmup)
     return {name: float(np.median(times)) for name, times in results.items()}
+
+
+def worker_output(module, *arguments):
+    """Run ``python -m module arguments...`` in a new process and return the JSON it prints."""
+    command = [sys.executable, "-m", module, *map(str, arguments)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def process_rounds(libraries, rounds, run):
+    """{library: {key: median over rounds}} of ``run(library)``, one new process per library per round.
+
+    ``run(library)`` returns {key: seconds} measured in a process of that
+    library's own; the order of the libraries alternates from round to round,
+    so the machine's drift falls on all of them alike.
+    """
+    per_round = {library: [] for library in libraries}
+    for r in range(rounds):
+        for library in (libraries if r % 2 == 0 else libraries[::-1]):
+            per_round[library].append(run(library))
+    return {library: {key: float(np.median([one[key] for one in runs])) for key in runs[0]}
+            for library, runs in per_round.items()}
 
 
 def gemm_gflops(dtype, n=1024, rounds=7):

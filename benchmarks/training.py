@@ -18,8 +18,6 @@ rounds of those.
 import argparse
 import importlib.util
 import json
-import subprocess
-import sys
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -28,6 +26,8 @@ from benchmarks.timing import (
     alternating_medians,
     import_torch,
     machine_info,
+    process_rounds,
+    worker_output,
     write_results,
 )
 
@@ -85,15 +85,6 @@ def worker(library, threads, calls):
     return seconds
 
 
-def run_worker(library, threads, calls):
-    command = [sys.executable, "-m", "benchmarks.training", "--worker", library,
-               "--threads", str(threads), "--rounds", str(calls)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr}")
-    return json.loads(result.stdout)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="threads for each library (default 2)")
@@ -107,12 +98,8 @@ def main(argv=None):
         return None
     calls, processes = (3, 1) if args.quick else (args.rounds, args.processes)
     libraries = ["numpy"] + (["torch"] if importlib.util.find_spec("torch") else [])
-    runs = {library: [] for library in libraries}
-    for r in range(processes):
-        for library in (libraries if r % 2 == 0 else libraries[::-1]):
-            runs[library].append(run_worker(library, args.threads, calls))
-    seconds = {library: {dtype: float(np.median([run[dtype] for run in per])) for dtype in per[0]}
-               for library, per in runs.items()}
+    seconds = process_rounds(libraries, processes, lambda library: worker_output(
+        "benchmarks.training", "--worker", library, "--threads", args.threads, "--rounds", calls))
     rows = []
     for dtype, ours in seconds["numpy"].items():
         row = {"dtype": dtype, "numpy_images_per_s": BATCH / ours, "numpy_step_ms": ours * 1e3}
