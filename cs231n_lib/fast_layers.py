@@ -22,54 +22,62 @@ every block's ``cols`` for the backward pass while the whole batch's take at
 most ``KEEP_COLS_BYTES`` (256 MiB); above that the backward pass rebuilds
 them block by block, and memory stays at one block.
 
-Training calls the same layer with the same shapes again and again. Fresh
-memory for ``cols`` on every call costs page faults (measured: 17% of a
-ThreeLayerConvNet training step), so a caller may lend buffers from one call
-to the next: ``conv_param['workspace'] = Workspace()``. The forward pass
-borrows its ``cols`` from it, the backward pass gives them back when it is
-done with them. A forward whose cache is never used for a backward simply
-keeps what it borrowed, so a workspace never hands out memory still in use.
-The naive layer ignores the key.
+Scratch memory (the padded input, ``cols``, the matrix products and their
+gradients) comes from ``buffer_pool``, a bounded pool shared by every call
+(see cs231n_lib.buffer_pool): training calls the same layers with the same
+shapes step after step, and memory taken fresh every time costs page faults.
+A forward pass's ``cols`` go back to the pool when its backward pass is done
+with them, so memory a pending backward still needs is never lent out.
+``release_buffers()`` gives the pool's memory back to the system.
 """
+
+import threading
 
 import numpy as np
 
+from cs231n_lib.buffer_pool import BufferPool
 from cs231n_lib.shapes import conv_geometry, pool_geometry
 from cs231n_lib.validation import as_float_array, require_dout
 
 BLOCK_BYTES = 8 * 2**20
 KEEP_COLS_BYTES = 256 * 2**20
 
-
-class Workspace:
-    """Spare arrays, lent to a layer's forward pass and returned by its backward pass."""
-
-    def __init__(self):
-        self._spare = []
-
-    def borrow(self, shape, dtype):
-        """An uninitialised array of ``shape`` and ``dtype``: a spare one if there is one."""
-        for i, array in enumerate(self._spare):
-            if array.shape == shape and array.dtype == dtype:
-                return self._spare.pop(i)
-        return np.empty(shape, dtype=dtype)
-
-    def give_back(self, arrays):
-        """Return arrays for later calls; the caller must not use them afterwards."""
-        self._spare.extend(arrays)
-
-    def __getstate__(self):
-        # Spare memory is not worth saving: a checkpointed model pickles an empty workspace.
-        return {"_spare": []}
+buffer_pool = BufferPool()
+_claim_lock = threading.Lock()
 
 
-def _workspace(conv_param):
+class Workspace(BufferPool):
+    """A pool of one's own: ``conv_param['workspace'] = Workspace()`` keeps a layer's scratch apart.
+
+    The fast layers use ``buffer_pool`` without it. A private pool is for a
+    caller who wants to bound or release one model's memory on its own; it
+    also keeps checkpoints pickled with earlier versions loading.
+    """
+
+
+def release_buffers():
+    """Give the shared pool's spare scratch memory back; returns the number of bytes."""
+    return buffer_pool.release()
+
+
+def _pool(conv_param):
     workspace = conv_param.get("workspace")
-    if workspace is not None and not isinstance(workspace, Workspace):
+    if workspace is None:
+        return buffer_pool
+    if not isinstance(workspace, BufferPool):
         raise TypeError(
-            f"conv_param['workspace'] must be a cs231n_lib.fast_layers.Workspace, got {type(workspace).__name__}"
+            "conv_param['workspace'] must be a cs231n_lib.fast_layers.Workspace (or leave it out to "
+            f"use the shared pool), got {type(workspace).__name__}"
         )
     return workspace
+
+
+def _claim(held):
+    """Take every array out of the cache's list at once, so two backward passes never share one."""
+    with _claim_lock:
+        claimed = list(held)
+        held.clear()
+    return claimed
 
 
 def _images_per_block(g, itemsize):
@@ -83,14 +91,19 @@ def _blocks(g, itemsize):
     return [slice(start, min(start + step, g.N)) for start in range(0, g.N, step)]
 
 
-def _pad_channels_first(x, pad, dtype):
-    """x: (N, C, H, W) -> zero-padded (C, N, H + 2*pad, W + 2*pad) copy.
+def _pad_channels_first(x, pad, dtype, pool):
+    """x: (N, C, H, W) -> zero-padded (C, N, H + 2*pad, W + 2*pad) copy, taken from ``pool``.
 
     Channels first, so every slice taken by im2col and col2im is a plain
     strided view, never a transpose.
     """
     N, C, H, W = x.shape
-    padded = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=dtype)
+    padded = pool.take((C, N, H + 2 * pad, W + 2 * pad), dtype)
+    if pad:
+        padded[:, :, :pad] = 0
+        padded[:, :, pad + H:] = 0
+        padded[:, :, pad:pad + H, :pad] = 0
+        padded[:, :, pad:pad + H, pad + W:] = 0
     padded[:, :, pad:pad + H, pad:pad + W] = x.transpose(1, 0, 2, 3)
     return padded
 
@@ -109,14 +122,13 @@ def _offset_views(padded, g, images):
             yield a, b, block[:, :, a:a + rows:S, b:b + cols:S]
 
 
-def _im2col(padded, g, images, workspace=None):
-    """Receptive fields of ``images``: cols (C, HH, WW, images, H', W').
+def _im2col(padded, g, images, pool):
+    """Receptive fields of ``images``: cols (C, HH, WW, images, H', W'), taken from ``pool``.
 
     cols.reshape(C*HH*WW, -1) is the matrix that multiplies the filters.
     """
     count = images.stop - images.start
-    shape = (g.C, g.HH, g.WW, count, g.H_out, g.W_out)
-    cols = workspace.borrow(shape, padded.dtype) if workspace else np.empty(shape, dtype=padded.dtype)
+    cols = pool.take((g.C, g.HH, g.WW, count, g.H_out, g.W_out), padded.dtype)
     for a, b, view in _offset_views(padded, g, images):
         cols[:, a, b] = view
     return cols
@@ -136,6 +148,11 @@ def _col2im_add(dcols, dpadded, g, images):
         view += dcols[:, a, b]
 
 
+def _product(a, b, pool):
+    """a @ b written into an array taken from ``pool``."""
+    return np.matmul(a, b, out=pool.take((a.shape[0], b.shape[1]), np.result_type(a, b)))
+
+
 def conv_forward_fast(x, w, b, conv_param):
     """Convolution forward pass by im2col and one matrix multiply per block of images.
 
@@ -151,23 +168,33 @@ def conv_forward_fast(x, w, b, conv_param):
     w = as_float_array("w", w, ndim=4)
     b = as_float_array("b", b, ndim=1)
     g = conv_geometry(x.shape, w.shape, conv_param, b.shape)
+    pool = _pool(conv_param)
     dtype = np.result_type(x, w, b)
-    padded = _pad_channels_first(x, g.pad, dtype)
+    padded = _pad_channels_first(x, g.pad, dtype, pool)
     w_rows = w.reshape(g.F, -1).astype(dtype, copy=False)
     keep = g.N * g.C * g.HH * g.WW * g.H_out * g.W_out * dtype.itemsize <= KEEP_COLS_BYTES
     blocks = _blocks(g, dtype.itemsize)
     kept_cols = []
     out = np.empty(g.out_shape, dtype=dtype)
     bias = b.reshape(1, -1, 1, 1)
-    workspace = _workspace(conv_param) if keep else None
     for images in blocks:
-        cols = _im2col(padded, g, images, workspace)
-        out_rows = w_rows @ _matrix(cols)  # (F, images * H'*W')
+        cols = _im2col(padded, g, images, pool)
+        out_rows = _product(w_rows, _matrix(cols), pool)  # (F, images * H'*W')
         # Back to (images, F, H', W') and the bias added, in one pass.
         np.add(out_rows.reshape(g.F, -1, g.H_out, g.W_out).transpose(1, 0, 2, 3), bias, out=out[images])
+        pool.give_back([out_rows])
         if keep:
             kept_cols.append(cols)
-    cache = (x, w, b, conv_param, padded, blocks, kept_cols if keep else None)
+        else:
+            pool.give_back([cols])
+    if keep:
+        # The backward pass needs only the kept cols, so the padded copy goes back now.
+        pool.give_back([padded])
+        held = [None, *kept_cols]
+    else:
+        held = [padded]
+    # ``held`` is the scratch a backward pass takes over (and gives back to the pool).
+    cache = (x, w, b, conv_param, blocks, held)
     return out, cache
 
 
@@ -180,33 +207,49 @@ def conv_backward_fast(dout, cache, compute_dx=True):
     - compute_dx: False skips the input gradient (dx is returned as None),
       for a first layer whose input is data that needs no gradient.
     Returns (dx, dw, db) shaped like x (N, C, H, W), w (F, C, HH, WW), b (F,).
-    With conv_param['workspace'], the buffers go back to it: run the backward
-    pass of a cache once.
+    The forward pass's scratch memory goes back to the pool; running the
+    backward pass of one cache again gives the same result (it rebuilds it).
     """
-    x, w, b, conv_param, padded, blocks, kept_cols = cache
+    x, w, b, conv_param, blocks, held = cache
     g = conv_geometry(x.shape, w.shape, conv_param, b.shape)
     dout = require_dout(dout, g.out_shape)
-    dtype = np.result_type(padded, dout)
+    pool = _pool(conv_param)
+    forward_dtype = np.result_type(x, w, b)
+    dtype = np.result_type(forward_dtype, dout)
+    claimed = _claim(held)
+    padded = claimed[0] if claimed else None
+    kept_cols = claimed[1:]
+    if not kept_cols and padded is None:
+        padded = _pad_channels_first(x, g.pad, forward_dtype, pool)
     w_rows = w.reshape(g.F, -1).astype(dtype, copy=False)
     dw_rows = np.zeros((g.F, g.C * g.HH * g.WW), dtype=dtype)
     db = np.zeros(g.F, dtype=dout.dtype)
-    dpadded = np.zeros(padded.shape, dtype=dtype) if compute_dx else None
+    dpadded = None
+    if compute_dx:
+        dpadded = pool.take((g.C, g.N, g.H + 2 * g.pad, g.W + 2 * g.pad), dtype)
+        dpadded.fill(0)
     for k, images in enumerate(blocks):
-        cols = _matrix(kept_cols[k] if kept_cols is not None else _im2col(padded, g, images))
+        cols = kept_cols[k] if kept_cols else _im2col(padded, g, images, pool)
+        count = images.stop - images.start
         # (F, images * H'*W'), in the column order of cols.
-        dout_rows = dout[images].transpose(1, 0, 2, 3).reshape(g.F, -1)
+        dout_rows = pool.take((g.F, count * g.H_out * g.W_out), dtype)
+        np.copyto(dout_rows.reshape(g.F, count, g.H_out, g.W_out), dout[images].transpose(1, 0, 2, 3))
         db += dout_rows.sum(axis=1)
-        dw_rows += dout_rows @ cols.T
+        dw_rows += dout_rows @ _matrix(cols).T
         if compute_dx:
-            _col2im_add(w_rows.T @ dout_rows, dpadded, g, images)
-    workspace = _workspace(conv_param)
-    if workspace is not None and kept_cols is not None:
-        workspace.give_back(kept_cols)
+            dcols = _product(w_rows.T, dout_rows, pool)
+            _col2im_add(dcols, dpadded, g, images)
+            pool.give_back([dcols])
+        pool.give_back([dout_rows])
+        if not kept_cols:
+            pool.give_back([cols])
+    pool.give_back(kept_cols + ([padded] if padded is not None else []))
     dw = dw_rows.reshape(w.shape)
     if not compute_dx:
         return None, dw, db
     P = g.pad
     dx = dpadded[:, :, P:P + g.H, P:P + g.W].transpose(1, 0, 2, 3).copy()
+    pool.give_back([dpadded])
     return dx, dw, db
 
 

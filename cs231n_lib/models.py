@@ -24,11 +24,7 @@ import re
 
 import numpy as np
 
-from cs231n_lib.fast_layers import (
-    Workspace,
-    max_pool_backward_fast,
-    max_pool_forward_fast,
-)
+from cs231n_lib.fast_layers import max_pool_backward_fast, max_pool_forward_fast
 from cs231n_lib.layer_utils import (
     affine_bn_relu_backward,
     affine_bn_relu_forward,
@@ -253,8 +249,7 @@ class ThreeLayerConvNet(_Model):
                 f"filter_size {filter_size} is even: no pad keeps the size at stride 1; "
                 f"use {filter_size - 1} or {filter_size + 1}"
             )
-        # The workspace lends im2col memory from one training step to the next.
-        self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2, "workspace": Workspace()}
+        self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
         self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
         rows = summarize_stack(
             tuple(input_dim),
@@ -367,7 +362,7 @@ class ConvNet(_Model):
             self.params[f"b{index}"] = np.zeros(shape[0] if isinstance(descriptor, Conv) else shape[1], dtype=self.dtype)
         self.layers[-1] = ("scores", index)
         self._conv_params = {
-            i: {"stride": 1, "pad": (self.params[f"W{i}"].shape[2] - 1) // 2, "workspace": Workspace()}
+            i: {"stride": 1, "pad": (self.params[f"W{i}"].shape[2] - 1) // 2}
             for kind, i in self.layers if kind == "conv"
         }
         self._pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}

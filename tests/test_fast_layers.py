@@ -856,57 +856,128 @@ def test_max_pool_matches_torch(x_shape, ph, pw, stride):
 
 
 # ---------------------------------------------------------------------------
-# Workspace: im2col memory lent from one call to the next
+# Scratch memory reused from one call to the next (the shared buffer pool)
 # ---------------------------------------------------------------------------
 
 
-def _workspace_case(seed):
+def _pool_case(seed):
     rng = np.random.default_rng(seed)
     x, w, b = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
     return x, w, b, rng.standard_normal((3, 4, 6, 5))
 
 
-def test_workspace_lends_the_same_buffers_to_the_next_step():
-    x, w, b, dout = _workspace_case(20)
-    workspace = fast_layers.Workspace()
-    param = {"stride": 1, "pad": 1, "workspace": workspace}
+def _address(array):
+    return array.__array_interface__["data"][0]
+
+
+def _naive_grads(x, w, b, dout, param):
+    return conv_backward_naive(dout, conv_forward_naive(x, w, b, param)[1])
+
+
+def test_the_next_step_reuses_the_memory_of_the_last_without_any_argument():
+    x, w, b, dout = _pool_case(20)
+    param = {"stride": 1, "pad": 1}
+    fast_layers.release_buffers()
     _, cache = conv_forward_fast(x, w, b, param)
-    borrowed = [id(cols) for cols in cache[-1]]
+    lent = {_address(cols) for cols in cache[-1][1:]}
+    assert lent and fast_layers.buffer_pool.spare_bytes > 0  # the padded copy went back already
     conv_backward_fast(dout, cache)
     _, cache = conv_forward_fast(x, w, b, param)
-    assert [id(cols) for cols in cache[-1]] == borrowed
+    assert {_address(cols) for cols in cache[-1][1:]} == lent
 
 
-def test_workspace_never_lends_memory_a_pending_backward_still_needs():
-    x, w, b, dout = _workspace_case(21)
-    param = {"stride": 1, "pad": 1, "workspace": fast_layers.Workspace()}
+def test_memory_a_pending_backward_still_needs_is_never_lent_out():
+    x, w, b, dout = _pool_case(21)
+    param = {"stride": 1, "pad": 1}
     _, first = conv_forward_fast(x, w, b, param)
-    _, second = conv_forward_fast(-x, w, b, param)  # borrows while `first` is pending
-    got = conv_backward_fast(dout, first)
-    _, naive_cache = conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})
-    for g, expected in zip(got, conv_backward_naive(dout, naive_cache)):
-        assert scale_error(g, expected) < 1e-10
-    assert conv_backward_fast(dout, second)[1].shape == w.shape
+    _, second = conv_forward_fast(-x, w, b, param)  # takes scratch while `first` is pending
+    assert not {_address(a) for a in first[-1][1:]} & {_address(a) for a in second[-1][1:]}
+    got_second = conv_backward_fast(dout, second)
+    _, third = conv_forward_fast(2 * x, w, b, param)  # reuses what `second` gave back
+    for got, expected in zip(conv_backward_fast(dout, first), _naive_grads(x, w, b, dout, param)):
+        assert scale_error(got, expected) < 1e-10
+    for got, expected in zip(got_second, _naive_grads(-x, w, b, dout, param)):
+        assert scale_error(got, expected) < 1e-10
+    for got, expected in zip(conv_backward_fast(dout, third), _naive_grads(2 * x, w, b, dout, param)):
+        assert scale_error(got, expected) < 1e-10
 
 
-def test_workspace_results_equal_fresh_memory_and_the_naive_layer_ignores_it():
-    x, w, b, dout = _workspace_case(22)
-    plain = conv_backward_fast(dout, conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})[1])
-    param = {"stride": 1, "pad": 1, "workspace": fast_layers.Workspace()}
+@pytest.mark.parametrize("keep_cols_bytes", [fast_layers.KEEP_COLS_BYTES, 0], ids=["kept-cols", "rebuild-cols"])
+def test_a_second_backward_of_one_cache_gives_the_same_gradients(monkeypatch, keep_cols_bytes):
+    monkeypatch.setattr(fast_layers, "KEEP_COLS_BYTES", keep_cols_bytes)
+    x, w, b, dout = _pool_case(22)
+    param = {"stride": 1, "pad": 1}
+    _, cache = conv_forward_fast(x, w, b, param)
+    once = conv_backward_fast(dout, cache)
+    conv_forward_fast(-x, w, b, param)  # may take the memory the first backward gave back
+    twice = conv_backward_fast(dout, cache)
+    for a, c in zip(once, twice):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_pooled_results_equal_fresh_memory_step_after_step():
+    x, w, b, dout = _pool_case(23)
+    param = {"stride": 1, "pad": 1}
+    fast_layers.release_buffers()
+    fresh = conv_backward_fast(dout, conv_forward_fast(x, w, b, param)[1])
     for _ in range(3):
         out, cache = conv_forward_fast(x, w, b, param)
-        lent = conv_backward_fast(dout, cache)
-    for a, c in zip(plain, lent):
+        again = conv_backward_fast(dout, cache)
+    for a, c in zip(fresh, again):
         np.testing.assert_array_equal(a, c)
     np.testing.assert_allclose(conv_forward_naive(x, w, b, param)[0], out, rtol=1e-12, atol=1e-12)
+
+
+def test_threads_sharing_the_pool_get_the_answers_of_one_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [_pool_case(30 + k) for k in range(4)]
+    param = {"stride": 1, "pad": 1}
+
+    def step(case):
+        x, w, b, dout = case
+        out, cache = conv_forward_fast(x, w, b, param)
+        return (out, *conv_backward_fast(dout, cache))
+
+    alone = [step(case) for case in cases]
+    with ThreadPoolExecutor(4) as threads:
+        shared = list(threads.map(step, cases * 25))
+    for k, results in enumerate(shared):
+        for a, c in zip(alone[k % len(cases)], results):
+            np.testing.assert_array_equal(a, c)
+
+
+def test_release_frees_the_pool_and_its_bound_holds(monkeypatch):
+    x, w, b, dout = _pool_case(24)
+    param = {"stride": 1, "pad": 1}
+    conv_backward_fast(dout, conv_forward_fast(x, w, b, param)[1])
+    assert fast_layers.buffer_pool.spare_bytes > 0
+    assert fast_layers.release_buffers() > 0
+    assert fast_layers.buffer_pool.spare_bytes == 0
+    monkeypatch.setattr(fast_layers.buffer_pool, "limit_bytes", 1000)
+    got = conv_backward_fast(dout, conv_forward_fast(x, w, b, param)[1])
+    assert fast_layers.buffer_pool.spare_bytes <= 1000
+    for a, c in zip(got, _naive_grads(x, w, b, dout, param)):
+        assert scale_error(a, c) < 1e-10
+
+
+def test_a_private_workspace_keeps_a_layers_scratch_apart():
+    x, w, b, dout = _pool_case(25)
+    workspace = fast_layers.Workspace()
+    param = {"stride": 1, "pad": 1, "workspace": workspace}
+    fast_layers.release_buffers()
+    got = conv_backward_fast(dout, conv_forward_fast(x, w, b, param)[1])
+    assert workspace.spare_bytes > 0 and fast_layers.buffer_pool.spare_bytes == 0
+    for a, c in zip(got, _naive_grads(x, w, b, dout, {"stride": 1, "pad": 1})):
+        assert scale_error(a, c) < 1e-10
 
 
 def test_workspace_pickles_empty_and_must_be_a_workspace():
     import pickle
 
-    x, w, b, dout = _workspace_case(23)
+    x, w, b, dout = _pool_case(26)
     workspace = fast_layers.Workspace()
     conv_backward_fast(dout, conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "workspace": workspace})[1])
     assert len(pickle.dumps(workspace)) < 200
-    with pytest.raises(TypeError, match=r"conv_param\['workspace'\] must be a cs231n_lib.fast_layers.Workspace, got dict"):
+    with pytest.raises(TypeError, match=r"conv_param\['workspace'\] must be a cs231n_lib.fast_layers.Workspace \(or leave it out to use the shared pool\), got dict"):
         conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "workspace": {}})
