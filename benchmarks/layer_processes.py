@@ -8,7 +8,8 @@ Each round starts one process per library (benchmarks.layer_step), in an
 order that alternates from round to round, so the machine's drift falls on
 both alike; each process times every case after its own warm-up calls and
 reports medians. The table gives the median over rounds of those medians and
-the ratio ours / torch, for the two call patterns of benchmarks.layer_step:
+the ratio ours / torch, for the fast layers as they are now and as they were
+before issue 15 (benchmarks/baseline_fast_layers.py), for the two call patterns of benchmarks.layer_step:
 "dropped" (the step inside a function, cache dropped, as in training) and
 "held" (the previous call's results kept alive). Without PyTorch installed,
 only our times are printed. Writes benchmarks/results/layer_processes.json.
@@ -23,23 +24,25 @@ from benchmarks.timing import machine_info, process_rounds, worker_output, write
 
 
 def format_table(times):
+    """One table per call pattern: before issue 15, now, torch, and the ratios to torch."""
     has_torch = "torch" in times
-    header = f"{'case':<16}{'dtype':<9}"
+    tables = []
     for pattern in PATTERNS:
-        header += f"{'ours ' + pattern:>14}" + (f"{'torch':>9}{'ratio':>8}" if has_torch else "")
-    lines = [header, "-" * len(header)]
-    for kind, name, dtype in all_cases():
-        label = f"conv {name}" if kind == "conv" else "max pool 2x2/2"
-        line = f"{label:<16}{dtype:<9}"
-        for pattern in PATTERNS:
+        header = f"{pattern:<10}{'case':<16}{'dtype':<9}{'before':>10}{'now':>10}"
+        if has_torch:
+            header += f"{'torch':>10}{'before/torch':>14}{'now/torch':>11}"
+        lines = [header, "-" * len(header)]
+        for kind, name, dtype in all_cases():
+            label = f"conv {name}" if kind == "conv" else "max pool 2x2/2"
             key = f"{kind} {name} {dtype} {pattern}"
-            ours = times["ours"][key]
-            line += f"{ours * 1e3:>11.2f} ms"
+            before, now = times["before"][key], times["ours"][key]
+            line = f"{'':<10}{label:<16}{dtype:<9}{before * 1e3:>7.2f} ms{now * 1e3:>7.2f} ms"
             if has_torch:
                 theirs = times["torch"][key]
-                line += f"{theirs * 1e3:>7.2f} ms{ours / theirs:>7.2f}x"
-        lines.append(line)
-    return "\n".join(lines)
+                line += f"{theirs * 1e3:>7.2f} ms{before / theirs:>13.2f}x{now / theirs:>10.2f}x"
+            lines.append(line)
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
 
 
 def main(argv=None):
@@ -50,12 +53,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="1 round of 2 calls: a smoke test, not a measurement")
     args = parser.parse_args(argv)
     rounds, calls, warmup = (1, 2, 1) if args.quick else (args.rounds, args.calls, 3)
-    libraries = ["ours"] + (["torch"] if importlib.util.find_spec("torch") else [])
+    libraries = ["ours", "before"] + (["torch"] if importlib.util.find_spec("torch") else [])
     times = process_rounds(libraries, rounds, lambda library: worker_output(
         "benchmarks.layer_step", library, "--threads", args.threads, "--calls", calls, "--warmup", warmup))
     print(format_table(times))
     print(f"medians over {rounds} process round(s) per library, {calls} timed calls after {warmup} warm-up(s) "
-          f"in each; {args.threads} threads; ratio = ours / torch (below 1: ours faster)"
+          f"in each; {args.threads} threads; before = the fast layers before issue 15, now = today's; "
+          f"ratio = time / torch's (below 1: faster than torch)"
           + ("" if "torch" in times else "; torch not installed"))
     payload = {"machine": machine_info(args.threads), "rounds": rounds, "calls": calls, "seconds": times}
     if "torch" in times:

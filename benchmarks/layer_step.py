@@ -1,6 +1,9 @@
 """One process, one library: times a forward + backward step of every layer case.
 
-    python -m benchmarks.layer_step {ours,torch} [--threads 2] [--calls 10] [--warmup 3]
+    python -m benchmarks.layer_step {ours,before,torch} [--threads 2] [--calls 10] [--warmup 3]
+
+"before" is the fast layers as they were before issue 15
+(benchmarks/baseline_fast_layers.py), timed like ours for a side-by-side table.
 
 Prints one JSON object: {"<kind> <name> <dtype> <pattern>": median seconds}.
 The orchestrator (benchmarks.layer_processes) starts one of these per library
@@ -14,6 +17,7 @@ Two call patterns:
 """
 
 import argparse
+import importlib
 import json
 import sys
 
@@ -23,13 +27,10 @@ from benchmarks.timing import alternating_medians
 PATTERNS = ("dropped", "held")
 
 
-def ours_step(kind, name, dtype, pattern):
-    from cs231n_lib.fast_layers import (
-        conv_backward_fast,
-        conv_forward_fast,
-        max_pool_backward_fast,
-        max_pool_forward_fast,
-    )
+def ours_step(kind, name, dtype, pattern, module="cs231n_lib.fast_layers"):
+    layers = importlib.import_module(module)
+    conv_forward_fast, conv_backward_fast = layers.conv_forward_fast, layers.conv_backward_fast
+    max_pool_forward_fast, max_pool_backward_fast = layers.max_pool_forward_fast, layers.max_pool_backward_fast
 
     if kind == "conv":
         x, w, b, dout, stride, pad = conv_arrays(name, dtype)
@@ -46,6 +47,10 @@ def ours_step(kind, name, dtype, pattern):
             out, cache = max_pool_forward_fast(x, pool_param)
             return out, cache, max_pool_backward_fast(dout, cache)
     return _with_pattern(run, pattern)
+
+
+def before_step(kind, name, dtype, pattern):
+    return ours_step(kind, name, dtype, pattern, module="benchmarks.baseline_fast_layers")
 
 
 def torch_step(kind, name, dtype, pattern):
@@ -92,12 +97,12 @@ def _with_pattern(run, pattern):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("library", choices=("ours", "torch"))
+    parser.add_argument("library", choices=("ours", "before", "torch"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args(argv)
-    make_step = ours_step if args.library == "ours" else torch_step
+    make_step = {"ours": ours_step, "before": before_step, "torch": torch_step}[args.library]
     if args.library == "torch":
         import torch
 

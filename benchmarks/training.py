@@ -36,6 +36,17 @@ INPUT = (3, 32, 32)
 LEARNING_RATE = 1e-3
 
 
+def use_layers_before_issue_15():
+    """Point the model's layer sandwiches at benchmarks/baseline_fast_layers.py (this process only)."""
+    from benchmarks import baseline_fast_layers as before
+    from cs231n_lib import layer_utils, models
+
+    for module in (layer_utils, models):
+        for name in ("conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast", "max_pool_backward_fast"):
+            if hasattr(module, name):
+                setattr(module, name, getattr(before, name))
+
+
 def numpy_step(dtype, rng):
     from cs231n_lib.models import ThreeLayerConvNet
     from cs231n_lib.optim import sgd
@@ -77,6 +88,8 @@ def worker(library, threads, calls):
     """Median seconds of one training step per dtype, for one library, in this process."""
     rng = np.random.default_rng(0)
     torch = import_torch(threads) if library == "torch" else None
+    if library == "before":
+        use_layers_before_issue_15()
     seconds = {}
     with threadpool_limits(limits=threads, user_api="blas"):
         for dtype in (np.float32, np.float64):
@@ -91,34 +104,41 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=15, help="timed steps per process (default 15)")
     parser.add_argument("--processes", type=int, default=5, help="process rounds per library (default 5)")
     parser.add_argument("--quick", action="store_true", help="1 process of 3 steps: a smoke test, not a measurement")
-    parser.add_argument("--worker", choices=("numpy", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("numpy", "before", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.threads, args.rounds)))
         return None
     calls, processes = (3, 1) if args.quick else (args.rounds, args.processes)
-    libraries = ["numpy"] + (["torch"] if importlib.util.find_spec("torch") else [])
+    libraries = ["numpy", "before"] + (["torch"] if importlib.util.find_spec("torch") else [])
     seconds = process_rounds(libraries, processes, lambda library: worker_output(
         "benchmarks.training", "--worker", library, "--threads", args.threads, "--rounds", calls))
     rows = []
     for dtype, ours in seconds["numpy"].items():
-        row = {"dtype": dtype, "numpy_images_per_s": BATCH / ours, "numpy_step_ms": ours * 1e3}
+        before = seconds["before"][dtype]
+        row = {"dtype": dtype, "numpy_images_per_s": BATCH / ours, "numpy_step_ms": ours * 1e3,
+               "before_images_per_s": BATCH / before, "before_step_ms": before * 1e3}
         if "torch" in seconds:
             theirs = seconds["torch"][dtype]
             row["torch_images_per_s"] = BATCH / theirs
             row["torch_step_ms"] = theirs * 1e3
             row["fraction_of_torch"] = theirs / ours
+            row["before_fraction_of_torch"] = theirs / before
         rows.append(row)
-    print(f"{'dtype':<9}{'step ms':>9}{'images/s':>10}{'torch ms':>10}{'torch img/s':>13}{'of torch':>10}")
+    print(f"{'dtype':<9}{'before ms':>10}{'now ms':>9}{'images/s':>10}{'torch ms':>10}{'torch img/s':>13}"
+          f"{'before, of torch':>18}{'now, of torch':>15}")
     for r in rows:
         torch_part = (
-            f"{r['torch_step_ms']:>10.1f}{r['torch_images_per_s']:>13.0f}{r['fraction_of_torch']:>10.0%}"
-            if "torch_step_ms" in r else f"{'-':>10}{'-':>13}{'-':>10}"
+            f"{r['torch_step_ms']:>10.1f}{r['torch_images_per_s']:>13.0f}"
+            f"{r['before_fraction_of_torch']:>18.0%}{r['fraction_of_torch']:>15.0%}"
+            if "torch_step_ms" in r else f"{'-':>10}{'-':>13}{'-':>18}{'-':>15}"
         )
-        print(f"{r['dtype']:<9}{r['numpy_step_ms']:>9.1f}{r['numpy_images_per_s']:>10.0f}{torch_part}")
+        print(f"{r['dtype']:<9}{r['before_step_ms']:>10.1f}{r['numpy_step_ms']:>9.1f}"
+              f"{r['numpy_images_per_s']:>10.0f}{torch_part}")
     print(
         f"ThreeLayerConvNet training step (forward, backward, SGD), batch {BATCH}, input {INPUT}; "
-        f"medians over {processes} process round(s) of {calls} steps; {args.threads} threads"
+        f"medians over {processes} process round(s) of {calls} steps; {args.threads} threads; "
+        f"before = the fast layers before issue 15; 'of torch' = images/s as a fraction of torch's"
         + ("" if "torch" in seconds else "; torch not installed")
     )
     payload = {"machine": machine_info(args.threads), "rounds": calls, "processes": processes,

@@ -2,6 +2,8 @@
 
 import json
 import subprocess
+
+import pytest
 import sys
 from pathlib import Path
 
@@ -11,8 +13,9 @@ from benchmarks.layer_step import PATTERNS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_our_worker_reports_a_positive_median_for_every_case_and_pattern():
-    result = subprocess.run([sys.executable, "-m", "benchmarks.layer_step", "ours", "--calls", "1", "--warmup", "0"],
+@pytest.mark.parametrize("library", ["ours", "before"])
+def test_our_worker_reports_a_positive_median_for_every_case_and_pattern(library):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.layer_step", library, "--calls", "1", "--warmup", "0"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     seconds = json.loads(result.stdout)
@@ -21,8 +24,9 @@ def test_our_worker_reports_a_positive_median_for_every_case_and_pattern():
     assert all(value > 0 for value in seconds.values())
 
 
-def test_the_training_benchmark_runs_its_steps_in_a_process_of_their_own():
-    result = subprocess.run([sys.executable, "-m", "benchmarks.training", "--worker", "numpy", "--rounds", "1"],
+@pytest.mark.parametrize("library", ["numpy", "before"])
+def test_the_training_benchmark_runs_its_steps_in_a_process_of_their_own(library):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.training", "--worker", library, "--rounds", "1"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     seconds = json.loads(result.stdout)
