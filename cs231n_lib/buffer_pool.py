@@ -20,6 +20,7 @@ Every method holds the pool's lock while it changes the spare list, so threads
 may share one pool.
 """
 
+import math
 import threading
 
 import numpy as np
@@ -39,9 +40,10 @@ class BufferPool:
     """Spare scratch arrays, keyed by dtype and size class, bounded by ``limit_bytes``."""
 
     def __init__(self, limit_bytes=DEFAULT_LIMIT_BYTES):
-        self.limit_bytes = limit_bytes
         self._lock = threading.Lock()
         self._spare = []  # flat owner arrays, the one given back longest ago first
+        self._spare_bytes = 0
+        self.limit_bytes = limit_bytes
 
     @property
     def limit_bytes(self):
@@ -51,48 +53,48 @@ class BufferPool:
     def limit_bytes(self, value):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"limit_bytes must be a whole number of bytes >= 0, got {value!r}")
-        self._limit_bytes = value
-        if hasattr(self, "_lock"):
-            with self._lock:
-                self._evict()
+        with self._lock:
+            self._limit_bytes = value
+            self._evict()
 
     @property
     def spare_bytes(self):
         """Bytes of memory the pool is holding for later calls."""
-        with self._lock:
-            return sum(owner.nbytes for owner in self._spare)
+        return self._spare_bytes
 
     def take(self, shape, dtype):
         """An uninitialised C-contiguous array of ``shape`` and ``dtype`` that no one else holds."""
         dtype = np.dtype(dtype)
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)
         wanted = size_class(count)
         with self._lock:
             for i in range(len(self._spare) - 1, -1, -1):
                 owner = self._spare[i]
-                if owner.dtype == dtype and owner.size == wanted:
+                if owner.size == wanted and owner.dtype == dtype:
                     del self._spare[i]
+                    self._spare_bytes -= owner.nbytes
                     return owner[:count].reshape(shape)
         return np.empty(wanted, dtype=dtype)[:count].reshape(shape)
 
     def give_back(self, arrays):
         """Return arrays that ``take`` handed out; the caller must not use them afterwards."""
-        owners = [_owner(array) for array in arrays]
+        owners = [owner for owner in map(_owner, arrays) if owner is not None]
         with self._lock:
-            self._spare.extend(owner for owner in owners if owner is not None)
+            self._spare.extend(owners)
+            self._spare_bytes += sum(owner.nbytes for owner in owners)
             self._evict()
 
     def release(self):
         """Drop every spare array; returns the number of bytes let go."""
         with self._lock:
-            freed = sum(owner.nbytes for owner in self._spare)
+            freed = self._spare_bytes
             self._spare = []
+            self._spare_bytes = 0
         return freed
 
     def _evict(self):
-        total = sum(owner.nbytes for owner in self._spare)
-        while self._spare and total > self._limit_bytes:
-            total -= self._spare.pop(0).nbytes
+        while self._spare and self._spare_bytes > self._limit_bytes:
+            self._spare_bytes -= self._spare.pop(0).nbytes
 
     def __getstate__(self):
         # Spare memory is not worth saving: a pickled pool (a checkpointed model's) comes back empty.

@@ -318,19 +318,20 @@ def _running_max(views, best):
     Scratch comes from ``buffer_pool``.
     """
     views = list(views)
-    index = np.zeros(best.shape, dtype=np.min_scalar_type(len(views) - 1))
+    index = np.empty(best.shape, dtype=np.min_scalar_type(len(views) - 1))
     if len(views) == 1:
         np.copyto(best, views[0])
+        index.fill(0)
         return index
+    # View 1 raised the max exactly where index is 1 after the first comparison.
+    np.greater(views[1], views[0], out=index.view(np.bool_) if index.itemsize == 1 else index)
+    np.maximum(views[0], views[1], out=best)
     raised = buffer_pool.take(best.shape, np.bool_)
-    scaled = buffer_pool.take(best.shape, index.dtype)
-    for k, view in enumerate(views[1:], start=1):
-        previous = views[0] if k == 1 else best
-        np.greater(view, previous, out=raised)
-        np.maximum(previous, view, out=best)
-        np.multiply(raised.view(np.uint8), index.dtype.type(k), out=scaled)
-        np.maximum(index, scaled, out=index)
-    buffer_pool.give_back([raised, scaled])
+    for k, view in enumerate(views[2:], start=2):
+        np.greater(view, best, out=raised)
+        np.maximum(best, view, out=best)
+        np.copyto(index, k, where=raised)
+    buffer_pool.give_back([raised])
     return index
 
 
@@ -339,6 +340,12 @@ def _route_back(dout, index, d_input, axis, window, stride):
     count = dout.shape[axis]
     # Windows that tile the axis write each input once: no zero fill, no +=.
     tiles = window == stride and d_input.shape[axis] == count * window
+    if tiles and window == 2:
+        # index is 0 or 1: the second offset gets dout * index, the first the rest.
+        first, second = _offset_slices(d_input, axis, window, stride, count)
+        np.multiply(dout, index.view(np.bool_), out=second)
+        np.subtract(dout, second, out=first)
+        return
     if not tiles:
         d_input.fill(0)
     chosen = buffer_pool.take(index.shape, np.bool_)

@@ -2,10 +2,10 @@
 
 import json
 import subprocess
-
-import pytest
 import sys
 from pathlib import Path
+
+import pytest
 
 from benchmarks.layer_cases import all_cases
 from benchmarks.layer_step import PATTERNS
