@@ -40,6 +40,7 @@ ALTERNATIVE_MODULES = FAST_MODULES + HELPER_MODULES
 # Shipped fast code: an alternative to every layer exercise, wherever it appears in an answer.
 FAST_NAMES = frozenset({
     "conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast", "max_pool_backward_fast",
+    "_conv_forward", "_max_pool_backward",
     "affine_relu_forward", "affine_relu_backward", "conv_relu_forward", "conv_relu_backward",
     "conv_relu_pool_forward", "conv_relu_pool_backward", "affine_bn_relu_forward", "affine_bn_relu_backward",
     "conv_bn_relu_forward", "conv_bn_relu_backward", "fast_layers", "layer_utils",

@@ -164,6 +164,15 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns (out, cache): out is (N, F, H', W') with H' = 1 + (H + 2P - HH) / S,
     W' = 1 + (W + 2P - WW) / S, in the dtype of x, w and b (float32 stays float32).
     """
+    return _conv_forward(x, w, b, conv_param, out_from_pool=False)
+
+
+def _conv_forward(x, w, b, conv_param, out_from_pool):
+    """conv_forward_fast; with ``out_from_pool`` its output is taken from ``buffer_pool``.
+
+    For a caller that uses the output only for a moment and then gives it back
+    (conv_relu_pool_forward pools it straight away).
+    """
     x = as_float_array("x", x, ndim=4)
     w = as_float_array("w", w, ndim=4)
     b = as_float_array("b", b, ndim=1)
@@ -175,7 +184,7 @@ def conv_forward_fast(x, w, b, conv_param):
     keep = g.N * g.C * g.HH * g.WW * g.H_out * g.W_out * dtype.itemsize <= KEEP_COLS_BYTES
     blocks = _blocks(g, dtype.itemsize)
     kept_cols = []
-    out = np.empty(g.out_shape, dtype=dtype)
+    out = buffer_pool.take(g.out_shape, dtype) if out_from_pool else np.empty(g.out_shape, dtype=dtype)
     bias = b.reshape(1, -1, 1, 1)
     for images in blocks:
         cols = _im2col(padded, g, images, pool)
@@ -278,7 +287,8 @@ def max_pool_forward_fast(x, pool_param):
     out = np.empty(g.out_shape, dtype=x.dtype)
     best_row = _running_max(_offset_slices(row_max, 2, g.pool_height, g.stride, g.H_out), out)
     buffer_pool.give_back([row_max])
-    return out, (x, pool_param, best_row, best_col)
+    # Only x's shape and dtype are needed later, so the cache does not keep x alive.
+    return out, (x.shape, x.dtype, pool_param, best_row, best_col)
 
 
 def max_pool_backward_fast(dout, cache):
@@ -289,13 +299,18 @@ def max_pool_backward_fast(dout, cache):
     - cache: from max_pool_forward_fast
     Returns dx: (N, C, H, W); overlapping windows add up their gradients.
     """
-    x, pool_param, best_row, best_col = cache
-    g = pool_geometry(x.shape, pool_param)
+    return _max_pool_backward(dout, cache, dx_from_pool=False)
+
+
+def _max_pool_backward(dout, cache, dx_from_pool):
+    """max_pool_backward_fast; with ``dx_from_pool`` dx is taken from ``buffer_pool`` (see _conv_forward)."""
+    x_shape, x_dtype, pool_param, best_row, best_col = cache
+    g = pool_geometry(x_shape, pool_param)
     dout = require_dout(dout, g.out_shape)
-    dtype = np.result_type(x, dout)
+    dtype = np.result_type(x_dtype, dout)
     d_row_max = buffer_pool.take((g.N, g.C, g.H, g.W_out), dtype)
     _route_back(dout, best_row, d_row_max, 2, g.pool_height, g.stride)
-    dx = np.empty(x.shape, dtype=dtype)
+    dx = buffer_pool.take(x_shape, dtype) if dx_from_pool else np.empty(x_shape, dtype=dtype)
     _route_back(d_row_max, best_col, dx, 3, g.pool_width, g.stride)
     buffer_pool.give_back([d_row_max])
     return dx

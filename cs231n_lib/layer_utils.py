@@ -19,9 +19,11 @@ The cache is a tuple of the pieces' caches, in forward order.
 """
 
 from cs231n_lib.fast_layers import (
+    _conv_forward,
+    _max_pool_backward,
+    buffer_pool,
     conv_backward_fast,
     conv_forward_fast,
-    max_pool_backward_fast,
     max_pool_forward_fast,
 )
 from cs231n_lib.layers import (
@@ -112,9 +114,15 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     rectified max), so this pools first and rectifies the pooled volume,
     which is PH*PW times smaller. Outputs and gradients are exactly those of
     conv, then ReLU, then pool.
+
+    The convolution's output is needed only until it is pooled, so its memory
+    comes from the fast layers' scratch pool and goes back to it at once (and
+    the same for its gradient in the backward pass): no fresh memory for the
+    largest arrays of a training step.
     """
-    activations, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    activations, conv_cache = _conv_forward(x, w, b, conv_param, out_from_pool=True)
     pooled, pool_cache = max_pool_forward_fast(activations, pool_param)
+    buffer_pool.give_back([activations])
     out, relu_cache = relu_forward(pooled)
     return out, (conv_cache, pool_cache, relu_cache)
 
@@ -131,8 +139,10 @@ def conv_relu_pool_backward(dout, cache, compute_dx=True):
     """
     conv_cache, pool_cache, relu_cache = cache
     dpooled = relu_backward(dout, relu_cache)
-    dactivations = max_pool_backward_fast(dpooled, pool_cache)
-    return conv_backward_fast(dactivations, conv_cache, compute_dx=compute_dx)
+    dactivations = _max_pool_backward(dpooled, pool_cache, dx_from_pool=True)
+    grads = conv_backward_fast(dactivations, conv_cache, compute_dx=compute_dx)
+    buffer_pool.give_back([dactivations])
+    return grads
 
 
 def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):

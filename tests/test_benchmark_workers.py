@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import conv_alternatives
 from benchmarks.layer_cases import all_cases
 from benchmarks.layer_step import PATTERNS
 
@@ -32,3 +33,13 @@ def test_the_training_benchmark_runs_its_steps_in_a_process_of_their_own(library
     seconds = json.loads(result.stdout)
     assert set(seconds) == {"float32", "float64"}
     assert all(value > 0 for value in seconds.values())
+
+
+@pytest.mark.parametrize("name", sorted(conv_alternatives.ALTERNATIVES))
+def test_each_measured_alternative_computes_the_convolution(name):
+    conv_alternatives.check(conv_alternatives.ALTERNATIVES[name])
+
+
+def test_the_alternatives_check_fails_on_a_wrong_convolution():
+    with pytest.raises(AssertionError):
+        conv_alternatives.check(lambda x, w, b: conv_alternatives.winograd(x, w, b) + 1e-6)

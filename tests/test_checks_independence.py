@@ -174,3 +174,17 @@ def test_the_library_s_private_centred_difference_is_switched_off_for_03():
         with pytest.raises(AssertionError, match="must not call _centred_difference"):
             namespace["numerical_gradient"](lambda v: float(np.sum(v ** 2)), np.ones(2))
     assert namespace["numerical_gradient"](lambda v: float(np.sum(v ** 2)), np.ones(2)) == pytest.approx([2, 2])
+
+
+@pytest.mark.parametrize("public, twin, call", [
+    ("conv_forward_fast", "_conv_forward",
+     lambda: fast_layers._conv_forward(*case(), PARAM, out_from_pool=False)),
+    ("max_pool_backward_fast", "_max_pool_backward",
+     lambda: fast_layers._max_pool_backward(np.ones((1, 1, 1, 1)), fast_layers.max_pool_forward_fast(
+         np.ones((1, 1, 2, 2)), {"pool_height": 2, "pool_width": 2, "stride": 2})[1], dx_from_pool=False)),
+])
+def test_a_fast_layer_s_private_twin_is_switched_off_with_it(public, twin, call):
+    with shipped_alternatives_disabled(public):
+        with pytest.raises(AssertionError, match=f"must not call {twin}"):
+            call()
+    call()  # restored on exit

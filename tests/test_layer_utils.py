@@ -257,6 +257,29 @@ def test_conv_relu_pool_is_conv_then_relu_then_pool():
         assert scale_error(got, want) < 1e-10
 
 
+def test_conv_relu_pool_steps_interleaved_keep_their_own_answers():
+    # The sandwich lends its convolution output and its gradient to the scratch pool:
+    # forwards and backwards of several steps in any order must not see each other's memory.
+    cases = [_conv_data(10 + k) for k in range(3)]
+    expected, caches = [], []
+    for x, w, b, rng in cases:
+        out, cache = conv_relu_pool_forward(x, w, b, CONV, POOL)
+        dout = rng.normal(size=out.shape)
+        alone = conv_relu_pool_backward(dout, conv_relu_pool_forward(x, w, b, CONV, POOL)[1])
+        expected.append((out.copy(), dout, alone))
+        caches.append(cache)
+    for (x, w, b, _), cache, (out, dout, alone) in reversed(list(zip(cases, caches, expected))):
+        np.testing.assert_array_equal(conv_relu_pool_forward(x, w, b, CONV, POOL)[0], out)
+        for got, want in zip(conv_relu_pool_backward(dout, cache), alone):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_the_fast_pool_cache_does_not_keep_its_input_alive():
+    x, _, _, _ = _conv_data(4)
+    _, (x_shape, x_dtype, *_rest) = max_pool_forward_fast(x, POOL)
+    assert x_shape == x.shape and x_dtype == x.dtype
+
+
 # ---------------------------------------------------------------------------
 # compute_dx=False, dtype, errors
 # ---------------------------------------------------------------------------

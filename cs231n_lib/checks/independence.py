@@ -47,6 +47,8 @@ SHIPPED = {
     "conv_backward_fast": "cs231n_lib.fast_layers",
     "max_pool_forward_fast": "cs231n_lib.fast_layers",
     "max_pool_backward_fast": "cs231n_lib.fast_layers",
+    "_conv_forward": "cs231n_lib.fast_layers",
+    "_max_pool_backward": "cs231n_lib.fast_layers",
     "eval_numerical_gradient": "cs231n_lib.gradient_check",
     "eval_numerical_gradient_array": "cs231n_lib.gradient_check",
     "grad_check_sparse": "cs231n_lib.gradient_check",
@@ -71,6 +73,9 @@ SHIPPED = {
     "svm_loss": "cs231n_lib.layers",
     "ThreeLayerConvNet": "cs231n_lib.models",
 }
+
+# Private functions that do all of a shipped alternative's work: switched off with it.
+TWINS = {"conv_forward_fast": ("_conv_forward",), "max_pool_backward_fast": ("_max_pool_backward",)}
 
 # The shapes tools notebook 01 teaches with: its exercises ask for what they compute.
 SPATIAL_TOOLS = ("conv_output_size", "pool_output_size", "conv_geometry", "pool_geometry",
@@ -166,6 +171,7 @@ def shipped_alternatives_disabled(*names, namespace=None, reload=STUDENT_MODULES
 
     Inputs:
     - names: keys of SHIPPED, e.g. "conv_forward_fast", "eval_numerical_gradient"
+      (a name's TWINS are switched off with it)
     - namespace: a dict (a notebook's globals()) whose bindings of those objects
       are replaced too
     - reload: student modules to reload after patching and again on exit
@@ -175,6 +181,7 @@ def shipped_alternatives_disabled(*names, namespace=None, reload=STUDENT_MODULES
     unknown = [name for name in names if name not in SHIPPED]
     if unknown:
         raise ValueError(f"unknown shipped alternative(s) {unknown}; known: {sorted(SHIPPED)}")
+    names = tuple(dict.fromkeys([*names, *(twin for name in names for twin in TWINS.get(name, ()))]))
     originals = [(name, getattr(importlib.import_module(SHIPPED[name]), name)) for name in names]
     stubs = {name: _stub(name) for name in names}
     saved = []
