@@ -61,6 +61,7 @@ bench: $(TEST_STAMP)
 	$(VPY) -m benchmarks.layers $(BENCH_ARGS)
 	$(VPY) -m benchmarks.layer_processes
 	$(VPY) -m benchmarks.training $(BENCH_ARGS)
+	$(VPY) -m benchmarks.conv_alternatives
 
 $(LAB_STAMP): pyproject.toml $(VENV_STAMP)
 	$(VPY) -m pip install -e .

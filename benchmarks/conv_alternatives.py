@@ -15,7 +15,8 @@ benchmarks.layer_cases (x (64, 32, 16, 16), w (64, 32, 3, 3), pad 1):
   products per tile instead of 36 multiplications, transformed back.
 
 Each is first checked against conv_forward_naive on two images in float64.
-Prints milliseconds per forward pass (median) and the ratio to im2col.
+Prints milliseconds per forward pass (median) and the ratio to im2col, and
+writes benchmarks/results/conv_alternatives.json.
 """
 
 import argparse
@@ -25,7 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from benchmarks.layer_cases import conv_arrays
-from benchmarks.timing import alternating_medians
+from benchmarks.timing import alternating_medians, machine_info, write_results
 from cs231n_lib.fast_layers import buffer_pool, conv_forward_fast
 from cs231n_lib.layers import conv_forward_naive
 
@@ -122,7 +123,9 @@ def main(argv=None):
             line += f"{seconds * 1e3:>7.2f} ms{seconds / results[dtype]['im2col (library)']:>7.2f}x"
         print(line)
     print(f"medians of {args.calls} alternating calls; {args.threads} threads; ratio = time / im2col's")
-    return results
+    payload = {"machine": machine_info(args.threads), "calls": args.calls, "seconds": results}
+    print(f"wrote {write_results('conv_alternatives', payload)}")
+    return payload
 
 
 if __name__ == "__main__":

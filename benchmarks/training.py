@@ -37,21 +37,36 @@ LEARNING_RATE = 1e-3
 
 
 def use_layers_before_issue_15():
-    """Point the model's layer sandwiches at benchmarks/baseline_fast_layers.py (this process only)."""
+    """Give ThreeLayerConvNet the sandwich of benchmarks/baseline_fast_layers.py (this process only).
+
+    Returns the model's conv_param patch of that time: the opt-in Workspace it passed.
+    """
     from benchmarks import baseline_fast_layers as before
-    from cs231n_lib import layer_utils, models
+    from cs231n_lib import models
+    from cs231n_lib.layers import relu_backward, relu_forward
 
-    for module in (layer_utils, models):
-        for name in ("conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast", "max_pool_backward_fast"):
-            if hasattr(module, name):
-                setattr(module, name, getattr(before, name))
+    def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+        activations, conv_cache = before.conv_forward_fast(x, w, b, conv_param)
+        pooled, pool_cache = before.max_pool_forward_fast(activations, pool_param)
+        out, relu_cache = relu_forward(pooled)
+        return out, (conv_cache, pool_cache, relu_cache)
+
+    def conv_relu_pool_backward(dout, cache, compute_dx=True):
+        conv_cache, pool_cache, relu_cache = cache
+        dactivations = before.max_pool_backward_fast(relu_backward(dout, relu_cache), pool_cache)
+        return before.conv_backward_fast(dactivations, conv_cache, compute_dx=compute_dx)
+
+    models.conv_relu_pool_forward = conv_relu_pool_forward
+    models.conv_relu_pool_backward = conv_relu_pool_backward
+    return {"workspace": before.Workspace()}
 
 
-def numpy_step(dtype, rng):
+def numpy_step(dtype, rng, conv_param_patch=None):
     from cs231n_lib.models import ThreeLayerConvNet
     from cs231n_lib.optim import sgd
 
     model = ThreeLayerConvNet(input_dim=INPUT, dtype=dtype, seed=0)
+    model.conv_param.update(conv_param_patch or {})
     X = rng.standard_normal((BATCH, *INPUT)).astype(dtype)
     y = rng.integers(0, 10, BATCH)
     config = {"learning_rate": LEARNING_RATE}
@@ -88,12 +103,11 @@ def worker(library, threads, calls):
     """Median seconds of one training step per dtype, for one library, in this process."""
     rng = np.random.default_rng(0)
     torch = import_torch(threads) if library == "torch" else None
-    if library == "before":
-        use_layers_before_issue_15()
+    patch = use_layers_before_issue_15() if library == "before" else None
     seconds = {}
     with threadpool_limits(limits=threads, user_api="blas"):
         for dtype in (np.float32, np.float64):
-            step = torch_step(torch, dtype, rng) if torch is not None else numpy_step(dtype, rng)
+            step = torch_step(torch, dtype, rng) if torch is not None else numpy_step(dtype, rng, patch)
             seconds[np.dtype(dtype).name] = alternating_medians({library: step}, calls)[library]
     return seconds
 

@@ -981,3 +981,19 @@ def test_workspace_pickles_empty_and_must_be_a_workspace():
     assert len(pickle.dumps(workspace)) < 200
     with pytest.raises(TypeError, match=r"conv_param\['workspace'\] must be a cs231n_lib.fast_layers.Workspace \(or leave it out to use the shared pool\), got dict"):
         conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "workspace": {}})
+
+
+def test_a_workspace_pickled_by_the_earlier_class_still_loads(monkeypatch):
+    import pickle
+
+    # Before issue 15 a Workspace pickled its state as {"_spare": []}; checkpoints hold such pickles.
+    monkeypatch.setattr(fast_layers.Workspace, "__getstate__", lambda self: {"_spare": []})
+    old_bytes = pickle.dumps(fast_layers.Workspace())
+    monkeypatch.undo()
+    loaded = pickle.loads(old_bytes)
+    assert isinstance(loaded, fast_layers.Workspace) and loaded.spare_bytes == 0
+    x, w, b, dout = _pool_case(27)
+    param = {"stride": 1, "pad": 1, "workspace": loaded}
+    got = conv_backward_fast(dout, conv_forward_fast(x, w, b, param)[1])
+    for a, c in zip(got, _naive_grads(x, w, b, dout, {"stride": 1, "pad": 1})):
+        assert scale_error(a, c) < 1e-10
