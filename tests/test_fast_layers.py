@@ -12,8 +12,9 @@ Oracles:
   row-major order exactly as in the naive layer;
 - PyTorch, when it is installed (the test is skipped otherwise).
 
-Only the public API of fast_layers is used, plus its two documented knobs
-BLOCK_BYTES and KEEP_COLS_BYTES (set with monkeypatch, never left changed).
+Only the public API of fast_layers is used, plus its documented knobs
+BLOCK_BYTES, KEEP_COLS_BYTES and PER_IMAGE_POSITIONS (set with monkeypatch,
+never left changed).
 """
 
 import math
@@ -89,12 +90,12 @@ def conv_param(stride, pad):
 
 
 def im2col_bytes_per_image(x_shape, w_shape, stride, pad, itemsize):
-    """Bytes of one image's im2col matrix: C*HH*WW rows, H'*W' columns."""
+    """Bytes of one image's im2col matrix: C*HH*WW rows and the row of ones, H'*W' columns."""
     _, C, H, W = x_shape
     _, _, HH, WW = w_shape
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
-    return C * HH * WW * H_out * W_out * itemsize
+    return (C * HH * WW + 1) * H_out * W_out * itemsize
 
 
 # ---------------------------------------------------------------------------
@@ -415,17 +416,21 @@ def _conv_grads(x, w, b, param, dout, compute_dx=True):
 
 
 def _block_settings(x_shape, w_shape, stride, pad):
-    """(id, BLOCK_BYTES, KEEP_COLS_BYTES) for the non-default paths."""
+    """(id, BLOCK_BYTES, KEEP_COLS_BYTES, PER_IMAGE_POSITIONS) for the non-default paths."""
     per_image = im2col_bytes_per_image(x_shape, w_shape, stride, pad, np.dtype(F64).itemsize)
     default_keep = fast_layers.KEEP_COLS_BYTES
+    per_block, per_image_products = 10**9, 1
     return [
-        ("one-image-per-block", 1, default_keep),
+        ("one-image-per-block", 1, default_keep, per_block),
         # N = 5 in blocks of 2: 2 + 2 + 1, a block size that does not divide N
-        ("two-images-per-block", 2 * per_image, default_keep),
-        ("two-and-a-half-images-of-bytes", 2 * per_image + per_image // 2, default_keep),
-        ("rebuild-cols", fast_layers.BLOCK_BYTES, 0),
-        ("rebuild-cols-one-image-per-block", 1, 0),
-        ("rebuild-cols-two-images-per-block", 2 * per_image, 0),
+        ("two-images-per-block", 2 * per_image, default_keep, per_block),
+        ("two-and-a-half-images-of-bytes", 2 * per_image + per_image // 2, default_keep, per_block),
+        ("rebuild-cols", fast_layers.BLOCK_BYTES, 0, per_block),
+        ("rebuild-cols-one-image-per-block", 1, 0, per_block),
+        ("rebuild-cols-two-images-per-block", 2 * per_image, 0, per_block),
+        ("products-per-image", fast_layers.BLOCK_BYTES, default_keep, per_image_products),
+        ("products-per-image-two-images-per-block", 2 * per_image, default_keep, per_image_products),
+        ("products-per-image-rebuild-cols", 2 * per_image, 0, per_image_products),
     ]
 
 
@@ -439,10 +444,11 @@ def test_conv_blocks_and_rebuild_match_default_path(monkeypatch, x_shape, w_shap
     default = _conv_grads(x, w, b, param, dout)
     out_ref, cache_ref = conv_forward_naive(x, w, b, param)
     naive = (out_ref, *conv_backward_naive(dout, cache_ref))
-    for name, block_bytes, keep_bytes in _block_settings(x_shape, w_shape, stride, pad):
+    for name, block_bytes, keep_bytes, per_image_positions in _block_settings(x_shape, w_shape, stride, pad):
         with monkeypatch.context() as mp:
             mp.setattr(fast_layers, "BLOCK_BYTES", block_bytes)
             mp.setattr(fast_layers, "KEEP_COLS_BYTES", keep_bytes)
+            mp.setattr(fast_layers, "PER_IMAGE_POSITIONS", per_image_positions)
             result = _conv_grads(x, w, b, param, dout)
             no_dx = _conv_grads(x, w, b, param, dout, compute_dx=False)
         for label, got, want, ref in zip(("out", "dx", "dw", "db"), result, default, naive):
@@ -453,8 +459,9 @@ def test_conv_blocks_and_rebuild_match_default_path(monkeypatch, x_shape, w_shap
         assert scale_error(no_dx[3], default[3]) < TOL_SAME, f"{name}: db with compute_dx=False"
 
 
+@pytest.mark.parametrize("per_image_positions", [10**9, 1], ids=["per-block", "per-image"])
 @pytest.mark.parametrize("dtype", [F32, F64])
-def test_conv_blocks_keep_the_dtype(monkeypatch, dtype):
+def test_conv_blocks_keep_the_dtype(monkeypatch, dtype, per_image_positions):
     rng = np.random.default_rng(41)
     x = rng.normal(size=(5, 2, 6, 5)).astype(dtype)
     w = rng.normal(size=(3, 2, 3, 2)).astype(dtype)
@@ -464,6 +471,7 @@ def test_conv_blocks_keep_the_dtype(monkeypatch, dtype):
     default = _conv_grads(x, w, b, param, dout)
     monkeypatch.setattr(fast_layers, "BLOCK_BYTES", 1)
     monkeypatch.setattr(fast_layers, "KEEP_COLS_BYTES", 0)
+    monkeypatch.setattr(fast_layers, "PER_IMAGE_POSITIONS", per_image_positions)
     blocked = _conv_grads(x, w, b, param, dout)
     tol = TOL_SAME if dtype == F64 else TOL_F32
     for label, got, want in zip(("out", "dx", "dw", "db"), blocked, default):
@@ -486,6 +494,28 @@ def test_backward_uses_the_blocks_of_its_forward_pass(monkeypatch, keep_cols_byt
         assert scale_error(got, expected) < 1e-10
 
 
+@pytest.mark.parametrize("dtype, tol", [(F64, TOL_F64), (F32, TOL_F32)])
+def test_large_outputs_take_one_product_per_image_and_match_the_naive_layer(dtype, tol):
+    # 32x32 outputs: the default path multiplies image by image (PER_IMAGE_POSITIONS = 512).
+    assert 32 * 32 >= fast_layers.PER_IMAGE_POSITIONS > 16 * 16
+    rng = np.random.default_rng(42)
+    x = rng.normal(size=(2, 2, 32, 32)).astype(dtype)
+    w = rng.normal(size=(3, 2, 3, 3)).astype(dtype)
+    b = rng.normal(size=3).astype(dtype)
+    param = conv_param(1, 1)
+    dout = rng.normal(size=(2, 3, 32, 32)).astype(dtype)
+    out_ref, cache_ref = conv_forward_naive(x.astype(F64), w.astype(F64), b.astype(F64), param)
+    naive = (out_ref, *conv_backward_naive(dout.astype(F64), cache_ref))
+    for compute_dx in (True, False):
+        got = _conv_grads(x, w, b, param, dout, compute_dx=compute_dx)
+        for label, g, want in zip(("out", "dx", "dw", "db"), got, naive):
+            if g is None:
+                assert label == "dx" and not compute_dx
+                continue
+            assert g.dtype == dtype, label
+            assert scale_error(g, want) < tol, label
+
+
 @SWEEP
 @given(conv_cases(), st.data())
 def test_conv_any_block_size_matches_default_path_swept(case, data):
@@ -495,8 +525,10 @@ def test_conv_any_block_size_matches_default_path_swept(case, data):
     per_image = im2col_bytes_per_image(x.shape, w.shape, param["stride"], param["pad"], 8)
     images = data.draw(st.integers(1, N), label="images per block")
     keep = data.draw(st.booleans(), label="keep cols")
+    per_image_products = data.draw(st.booleans(), label="one product per image")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(fast_layers, "BLOCK_BYTES", images * per_image)
+        mp.setattr(fast_layers, "PER_IMAGE_POSITIONS", 1 if per_image_products else 10**9)
         if not keep:
             mp.setattr(fast_layers, "KEEP_COLS_BYTES", 0)
         blocked = _conv_grads(x, w, b, param, dout)
