@@ -14,6 +14,14 @@ by a Python loop over positions. The backward pass runs it in reverse:
 dw = dout @ cols.T, and the input gradient scatters w.T @ dout back with HH*WW
 strided additions (col2im).
 
+Two refinements. ``cols`` has one more row, all ones, and the filter matrix
+one more column, the biases: the forward product adds the bias, and the
+backward product that gives dw gives db in its last row. When an image has
+at least ``PER_IMAGE_POSITIONS`` (512) output positions, each image's columns
+are multiplied on their own, straight into that image's (F, H', W') output;
+below that, one product per block and a pass that reorders it into
+(N, F, H', W') are faster (products of a few hundred columns run slowly).
+
 Memory: ``cols`` holds C*HH*WW*L values per image (a 7x7x3 filter on a
 32x32 image: 147 * 1024 values, 1.2 MiB in float64). The batch is processed
 in blocks of images whose ``cols`` fill about ``BLOCK_BYTES`` (8 MiB), so
