@@ -459,15 +459,18 @@ def test_conv_blocks_and_rebuild_match_default_path(monkeypatch, x_shape, w_shap
         assert scale_error(no_dx[3], default[3]) < TOL_SAME, f"{name}: db with compute_dx=False"
 
 
+def _random_conv(seed, x_shape, w_shape, dout_shape, dtype):
+    """(x, w, b, dout) of normal values in ``dtype``; b has one bias per filter."""
+    rng = np.random.default_rng(seed)
+    shapes = (x_shape, w_shape, w_shape[:1], dout_shape)
+    return tuple(rng.normal(size=shape).astype(dtype) for shape in shapes)
+
+
 @pytest.mark.parametrize("per_image_positions", [10**9, 1], ids=["per-block", "per-image"])
 @pytest.mark.parametrize("dtype", [F32, F64])
 def test_conv_blocks_keep_the_dtype(monkeypatch, dtype, per_image_positions):
-    rng = np.random.default_rng(41)
-    x = rng.normal(size=(5, 2, 6, 5)).astype(dtype)
-    w = rng.normal(size=(3, 2, 3, 2)).astype(dtype)
-    b = rng.normal(size=3).astype(dtype)
+    x, w, b, dout = _random_conv(41, (5, 2, 6, 5), (3, 2, 3, 2), (5, 3, 6, 6), dtype)
     param = conv_param(1, 1)
-    dout = rng.normal(size=(5, 3, 6, 6)).astype(dtype)
     default = _conv_grads(x, w, b, param, dout)
     monkeypatch.setattr(fast_layers, "BLOCK_BYTES", 1)
     monkeypatch.setattr(fast_layers, "KEEP_COLS_BYTES", 0)
@@ -498,12 +501,8 @@ def test_backward_uses_the_blocks_of_its_forward_pass(monkeypatch, keep_cols_byt
 def test_large_outputs_take_one_product_per_image_and_match_the_naive_layer(dtype, tol):
     # 32x32 outputs: the default path multiplies image by image (PER_IMAGE_POSITIONS = 512).
     assert 32 * 32 >= fast_layers.PER_IMAGE_POSITIONS > 16 * 16
-    rng = np.random.default_rng(42)
-    x = rng.normal(size=(2, 2, 32, 32)).astype(dtype)
-    w = rng.normal(size=(3, 2, 3, 3)).astype(dtype)
-    b = rng.normal(size=3).astype(dtype)
+    x, w, b, dout = _random_conv(42, (2, 2, 32, 32), (3, 2, 3, 3), (2, 3, 32, 32), dtype)
     param = conv_param(1, 1)
-    dout = rng.normal(size=(2, 3, 32, 32)).astype(dtype)
     out_ref, cache_ref = conv_forward_naive(x.astype(F64), w.astype(F64), b.astype(F64), param)
     naive = (out_ref, *conv_backward_naive(dout.astype(F64), cache_ref))
     for compute_dx in (True, False):
