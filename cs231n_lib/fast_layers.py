@@ -22,8 +22,8 @@ are multiplied on their own, straight into that image's (F, H', W') output;
 below that, one product per block and a pass that reorders it into
 (N, F, H', W') are faster (products of a few hundred columns run slowly).
 
-Memory: ``cols`` holds C*HH*WW*L values per image (a 7x7x3 filter on a
-32x32 image: 147 * 1024 values, 1.2 MiB in float64). The batch is processed
+Memory: ``cols`` holds (C*HH*WW + 1)*L values per image (a 7x7x3 filter on a
+32x32 image: 148 * 1024 values, 1.2 MiB in float64). The batch is processed
 in blocks of images whose ``cols`` fill about ``BLOCK_BYTES`` (8 MiB), so
 each block is multiplied while it is still in cache. The forward pass keeps
 every block's ``cols`` for the backward pass while the whole batch's take at
@@ -89,9 +89,13 @@ def _claim(held):
     return claimed
 
 
+def _cols_bytes_per_image(g, itemsize):
+    """Bytes of one image's columns of the im2col matrix (C*HH*WW rows and the row of ones)."""
+    return (g.C * g.HH * g.WW + 1) * g.H_out * g.W_out * itemsize
+
+
 def _images_per_block(g, itemsize):
-    bytes_per_image = (g.C * g.HH * g.WW + 1) * g.H_out * g.W_out * itemsize
-    return max(1, min(g.N, BLOCK_BYTES // bytes_per_image))
+    return max(1, min(g.N, BLOCK_BYTES // _cols_bytes_per_image(g, itemsize)))
 
 
 def _blocks(g, itemsize):
@@ -209,7 +213,8 @@ def _conv_forward(x, w, b, conv_param, out_from_pool):
     w_and_b = np.empty((g.F, K + 1), dtype=dtype)  # [w_rows | b], for cols' row of ones
     w_and_b[:, :K] = w.reshape(g.F, K)
     w_and_b[:, K] = b
-    keep = g.N * (K + 1) * g.H_out * g.W_out * dtype.itemsize <= KEEP_COLS_BYTES
+    keep = g.N * _cols_bytes_per_image(g, dtype.itemsize) <= KEEP_COLS_BYTES
+    per_image = _per_image(g)
     blocks = _blocks(g, dtype.itemsize)
     kept_cols = []
     out = buffer_pool.take(g.out_shape, dtype) if out_from_pool else np.empty(g.out_shape, dtype=dtype)
@@ -217,7 +222,7 @@ def _conv_forward(x, w, b, conv_param, out_from_pool):
         count = images.stop - images.start
         cols = _im2col(padded, g, images, pool)
         out_images = out[images].reshape(count, g.F, -1)  # (images, F, H'*W'), a view
-        if _per_image(g):
+        if per_image:
             np.matmul(w_and_b, _by_image(cols, count), out=out_images)
         else:
             out_rows = _product(w_and_b, cols, pool)  # (F, images * H'*W')
@@ -266,6 +271,7 @@ def conv_backward_fast(dout, cache, compute_dx=True):
     # cols @ dout_rows.T: dw_rows.T, then db from the row of ones. This orientation,
     # not dout_rows @ cols.T, because OpenBLAS runs it 25-35% faster here in float32.
     dw_and_db = np.zeros((K + 1, g.F), dtype=dtype)
+    per_image = _per_image(g)
     dpadded = None
     if compute_dx:
         dpadded = pool.take((g.C, g.N, g.H + 2 * g.pad, g.W + 2 * g.pad), dtype)
@@ -274,16 +280,16 @@ def conv_backward_fast(dout, cache, compute_dx=True):
         cols = kept_cols[k] if kept_cols else _im2col(padded, g, images, pool)
         count = images.stop - images.start
         dout_images = dout[images].reshape(count, g.F, -1)  # (images, F, H'*W')
-        if _per_image(g):
+        if per_image:
             products = pool.take((count, K + 1, g.F), dtype)
             np.matmul(_by_image(cols, count), dout_images.transpose(0, 2, 1), out=products)
             dw_and_db += products.sum(axis=0)
             pool.give_back([products])
-        if compute_dx or not _per_image(g):
+        if compute_dx or not per_image:
             # (F, images * H'*W'), in the column order of cols.
             dout_rows = pool.take((g.F, count * g.H_out * g.W_out), dtype)
             np.copyto(_by_image(dout_rows, count), dout_images)
-            if not _per_image(g):
+            if not per_image:
                 dw_and_db += cols @ dout_rows.T
             if compute_dx:
                 dcols = _product(w_rows.T, dout_rows, pool)
