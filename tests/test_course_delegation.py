@@ -11,7 +11,9 @@ The whole course is released and three submissions are graded in one run:
   ``softmax_loss`` of equal scores (07), and the gradient check reports errors it never
   computed (07). Exercises with nothing shipped to delegate to are left as released. 0 points;
 - delegates-at-import: the fast layers imported under other names at the top of layers.py,
-  bound before any check runs, the notebooks as released: 0 points.
+  bound before any check runs, the notebooks as released: 0 points;
+- delegates-privately: the naive convolution calls the fast layer's private twin
+  ``_conv_forward`` (what ``conv_forward_fast`` calls), the notebooks as released: 0 points.
 The public checks alone would give the delegating submission points in 01, 02, 03, 04, 05
 and 07; the hidden tests run them again with the shipped alternatives replaced by
 functions that raise, and work the value answers of 01 out again the same way.
@@ -53,6 +55,7 @@ EXPECTED = {
     "honest": AUTO_POINTS,
     "delegates": dict.fromkeys(NOTEBOOKS, 0),
     "delegates-at-import": dict.fromkeys(NOTEBOOKS, 0),
+    "delegates-privately": dict.fromkeys(NOTEBOOKS, 0),
 }
 STUDENT_PLACE = "    # YOUR CODE HERE\n    raise NotImplementedError()\n"
 
@@ -73,6 +76,10 @@ AT_IMPORT = {
     "conv_backward_naive": "dx, dw, db = _cb(dout, _cf(x, w, b, conv_param)[1])",
     "max_pool_forward_naive": "out, _ = _pf(x, pool_param)",
     "max_pool_backward_naive": "dx = _pb(dout, _pf(x, pool_param)[1])",
+}
+PRIVATE = {
+    "conv_forward_naive": "from cs231n_lib.fast_layers import _conv_forward\n"
+                          "out, _ = _conv_forward(x, w, b, conv_param, out_from_pool=False)",
 }
 IMPORT_LINE = ("from cs231n_lib.fast_layers import conv_backward_fast as _cb, conv_forward_fast as _cf, "
                "max_pool_backward_fast as _pb, max_pool_forward_fast as _pf\n")
@@ -160,6 +167,7 @@ def rows(tmp_path_factory):
     at_import = fill(released_layers, AT_IMPORT)
     first_def = at_import.index("\ndef ")
     make("delegates-at-import", at_import[:first_def] + "\n" + IMPORT_LINE + at_import[first_def:])
+    make("delegates-privately", fill(released_layers, PRIVATE))
 
     result = run_cli("grade", "submissions", "--timeout", "60", cwd=work)
     with open(work / "grading" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as f:
