@@ -62,6 +62,7 @@ bench: $(TEST_STAMP)
 	$(VPY) -m benchmarks.layer_processes
 	$(VPY) -m benchmarks.training $(BENCH_ARGS)
 	$(VPY) -m benchmarks.conv_alternatives
+	$(VPY) -m benchmarks.conv_products
 
 $(LAB_STAMP): pyproject.toml $(VENV_STAMP)
 	$(VPY) -m pip install -e .

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import conv_alternatives
-from benchmarks.layer_cases import all_cases
+from benchmarks import conv_alternatives, conv_products
+from benchmarks.layer_cases import all_cases, conv_arrays
 from benchmarks.layer_step import PATTERNS
+from cs231n_lib.fast_layers import buffer_pool, conv_forward_fast
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,3 +44,16 @@ def test_each_measured_alternative_computes_the_convolution(name):
 def test_the_alternatives_check_fails_on_a_wrong_convolution():
     with pytest.raises(AssertionError):
         conv_alternatives.check(lambda x, w, b: conv_alternatives.winograd(x, w, b) + 1e-6)
+
+
+@pytest.mark.parametrize("name", conv_products.CASES)
+def test_the_products_benchmark_multiplies_matrices_shaped_like_the_librarys(name):
+    x, w, b, _, stride, pad = conv_arrays(name, "float64")
+    _, cache = conv_forward_fast(x, w, b, {"stride": stride, "pad": pad})
+    kept_cols = [cols for cols in cache[-1] if cols is not None]
+    buffer_pool.give_back(kept_cols)
+    w_and_b, cols, dout_rows = conv_products.product_matrices(name, "float64")
+    assert kept_cols, "cases A and B keep their im2col blocks for the backward pass"
+    assert cols.shape == (kept_cols[0].shape[0], sum(block.shape[1] for block in kept_cols))
+    assert w_and_b.shape == (w.shape[0], cols.shape[0])
+    assert dout_rows.shape == (w.shape[0], cols.shape[1])
