@@ -14,6 +14,9 @@ asserts it, so a different seed that lands near a kink fails loudly instead
 of flakily).
 """
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
@@ -276,8 +279,14 @@ def test_conv_relu_pool_steps_interleaved_keep_their_own_answers():
 
 def test_the_fast_pool_cache_does_not_keep_its_input_alive():
     x, _, _, _ = _conv_data(4)
-    _, (x_shape, x_dtype, *_rest) = max_pool_forward_fast(x, POOL)
-    assert x_shape == x.shape and x_dtype == x.dtype
+    shape, dtype, input_alive = x.shape, x.dtype, weakref.ref(x)
+    out, cache = max_pool_forward_fast(x, POOL)
+    del x
+    gc.collect()
+    assert input_alive() is None, "the pool's cache (or its output) still holds x"
+    assert cache[:2] == (shape, dtype)
+    dout = np.ones_like(out)
+    assert max_pool_backward_fast(dout, cache).shape == shape
 
 
 # ---------------------------------------------------------------------------
